@@ -1,0 +1,490 @@
+/*
+ * clusterctl.c - the xenrack command line: what `xm` was to xend.
+ *
+ * `check` works alone; every other command asks clusterd over the control
+ * socket (docs/protocol.md).  Exit status: 0 done, 1 failed, 2 usage.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "clu.h"
+#include "ctl.h"
+#include "hv.h"
+
+#define EXIT_USAGE 2
+
+static const char *sock_path;
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *args;
+	const char *help;
+};
+
+static const struct cmd *current;
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "clusterctl %s: ", current->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: clusterctl %s %s\n", current->name, current->args);
+	return EXIT_USAGE;
+}
+
+/* Read a config file whole, refusing what the parser would refuse anyway. */
+static char *read_file(const char *path, size_t *len)
+{
+	struct stat st;
+	char *buf = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t done = 0;
+
+	if (fd < 0) {
+		fprintf(stderr, "clusterctl: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "clusterctl: %s: not a regular file\n", path);
+		goto fail;
+	}
+	if ((size_t)st.st_size > HV_CFG_MAX_BYTES) {
+		fprintf(stderr, "clusterctl: %s: %lld bytes; a config is at most %u\n",
+			path, (long long)st.st_size, HV_CFG_MAX_BYTES);
+		goto fail;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		goto fail;
+	while (done < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + done, (size_t)st.st_size - done);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			fprintf(stderr, "clusterctl: %s: read failed\n", path);
+			goto fail;
+		}
+		done += (size_t)r;
+	}
+	buf[done] = '\0';
+	*len = done;
+	close(fd);
+	return buf;
+fail:
+	free(buf);
+	close(fd);
+	return NULL;
+}
+
+/* ---- talking to clusterd ---- */
+
+static int connect_daemon(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || strlen(sock_path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "clusterctl: bad socket path %s\n", sock_path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		fprintf(stderr, "clusterctl: cannot reach clusterd at %s: %s "
+			"(is clusterd running on this node?)\n", sock_path,
+			strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * request - send @body (consumed) as @type and wait for the reply.
+ * Return: the reply (caller puts it), or NULL after printing why.
+ * A reply with "ok": false is printed and also returned as NULL.
+ */
+static struct json_object *request(uint16_t type, struct json_object *body,
+				   int *got_fd, bool print_diag, const char *file)
+{
+	struct json_object *reply = NULL, *ok, *v;
+	char err[CTL_ERR_LEN];
+	uint16_t rtype;
+	int fd, rc;
+
+	fd = connect_daemon();
+	if (fd < 0) {
+		json_object_put(body);
+		return NULL;
+	}
+	rc = ctl_send(fd, type, body, -1);
+	json_object_put(body);
+	if (rc) {
+		fprintf(stderr, "clusterctl: sending %s: %s\n", ctl_type_name(type),
+			strerror(-rc));
+		close(fd);
+		return NULL;
+	}
+	rc = ctl_recv(fd, &rtype, &reply, got_fd, err);
+	close(fd);
+	if (rc == -EPIPE) {
+		fprintf(stderr, "clusterctl: clusterd closed the connection without a reply\n");
+		return NULL;
+	}
+	if (rc || rtype != CTL_REPLY) {
+		fprintf(stderr, "clusterctl: bad reply from clusterd: %s\n",
+			rc ? err : "not a reply");
+		json_object_put(reply);
+		return NULL;
+	}
+	if (print_diag && json_object_object_get_ex(reply, "diagnostics", &v)) {
+		for (size_t i = 0; i < json_object_array_length(v); i++) {
+			struct json_object *m = json_object_array_get_idx(v, i), *f;
+			const char *sev = "", *msg = "";
+			int line = 0, col = 0;
+
+			if (json_object_object_get_ex(m, "severity", &f))
+				sev = json_object_get_string(f);
+			if (json_object_object_get_ex(m, "message", &f))
+				msg = json_object_get_string(f);
+			if (json_object_object_get_ex(m, "line", &f))
+				line = json_object_get_int(f);
+			if (json_object_object_get_ex(m, "col", &f))
+				col = json_object_get_int(f);
+			if (line)
+				fprintf(stderr, "%s:%d:%d: %s: %s\n", file, line, col, sev, msg);
+			else
+				fprintf(stderr, "%s: %s: %s\n", file, sev, msg);
+		}
+	}
+	if (!json_object_object_get_ex(reply, "ok", &ok) ||
+	    !json_object_get_boolean(ok)) {
+		const char *msg = "failed";
+
+		if (json_object_object_get_ex(reply, "error", &v))
+			msg = json_object_get_string(v);
+		fprintf(stderr, "clusterctl: %s\n", msg);
+		json_object_put(reply);
+		if (got_fd && *got_fd >= 0)
+			close(*got_fd);
+		return NULL;
+	}
+	return reply;
+}
+
+static struct json_object *name_body(const char *name)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "name", json_object_new_string(name));
+	return o;
+}
+
+/* ---- commands ---- */
+
+static int cmd_check(int argc, char **argv)
+{
+	bool json = false;
+	struct hv_domain dom;
+	struct hv_diag diag;
+	size_t len;
+	char *text;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+		else if (argv[i][0] == '-' && argv[i][1])
+			return usage_error("unknown option %s", argv[i]);
+		else if (i != argc - 1)
+			return usage_error("one FILE only");
+	}
+	if (argc < 2 || argv[argc - 1][0] == '-')
+		return usage_error("FILE missing");
+	text = read_file(argv[argc - 1], &len);
+	if (!text)
+		return 1;
+	hv_domain_init(&dom);
+	hv_diag_init(&diag, argv[argc - 1]);
+	rc = hv_domain_parse(&dom, text, len, &diag);
+	hv_diag_print(&diag, stderr);
+	if (!rc) {
+		if (json) {
+			struct json_object *o = hv_domain_to_json(&dom);
+
+			puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+							    JSON_C_TO_STRING_SPACED |
+							    JSON_C_TO_STRING_NOSLASHESCAPE));
+			json_object_put(o);
+		} else {
+			hv_domain_print(&dom, stdout);
+		}
+	}
+	hv_diag_dispose(&diag);
+	hv_domain_dispose(&dom);
+	free(text);
+	return rc ? 1 : 0;
+}
+
+static int cmd_create(int argc, char **argv)
+{
+	struct json_object *body, *reply, *v;
+	size_t len;
+	char *text;
+
+	if (argc != 2 || argv[1][0] == '-')
+		return usage_error("expected one FILE");
+	text = read_file(argv[1], &len);
+	if (!text)
+		return 1;
+	if (memchr(text, '\0', len)) {
+		fprintf(stderr, "clusterctl: %s: contains a NUL byte\n", argv[1]);
+		free(text);
+		return 1;
+	}
+	body = json_object_new_object();
+	json_object_object_add(body, "file", json_object_new_string(argv[1]));
+	json_object_object_add(body, "config", json_object_new_string_len(text, (int)len));
+	free(text);
+	reply = request(CTL_CREATE, body, NULL, true, argv[1]);
+	if (!reply)
+		return 1;
+	printf("Started domain %s (id %d) on %s\n",
+	       json_object_object_get_ex(reply, "name", &v) ? json_object_get_string(v) : "?",
+	       json_object_object_get_ex(reply, "id", &v) ? json_object_get_int(v) : -1,
+	       json_object_object_get_ex(reply, "node", &v) ? json_object_get_string(v) : "?");
+	json_object_put(reply);
+	return 0;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	struct json_object *reply, *doms;
+	bool json = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+		else
+			return usage_error("unexpected argument %s", argv[i]);
+	}
+	reply = request(CTL_LIST, json_object_new_object(), NULL, false, NULL);
+	if (!reply)
+		return 1;
+	if (!json_object_object_get_ex(reply, "domains", &doms) ||
+	    !json_object_is_type(doms, json_type_array)) {
+		fprintf(stderr, "clusterctl: bad reply from clusterd: no domain list\n");
+		json_object_put(reply);
+		return 1;
+	}
+	if (json) {
+		puts(json_object_to_json_string_ext(doms, JSON_C_TO_STRING_PRETTY |
+						    JSON_C_TO_STRING_SPACED));
+		json_object_put(reply);
+		return 0;
+	}
+	printf("%-24s %5s %7s %5s %6s %9s  %s\n", "Name", "ID", "Mem(MB)",
+	       "VCPUs", "State", "Time(s)", "Node");
+	for (size_t i = 0; i < json_object_array_length(doms); i++) {
+		struct json_object *d = json_object_array_get_idx(doms, i), *f;
+#define FIELD(k) (json_object_object_get_ex(d, k, &f) ? f : NULL)
+		printf("%-24s %5d %7d %5d %6s %9.1f  %s\n",
+		       json_object_get_string(FIELD("name")),
+		       json_object_get_int(FIELD("id")),
+		       json_object_get_int(FIELD("mem_mb")),
+		       json_object_get_int(FIELD("vcpus")),
+		       json_object_get_string(FIELD("state")),
+		       json_object_get_double(FIELD("cpu_time")),
+		       json_object_get_string(FIELD("node")));
+#undef FIELD
+	}
+	json_object_put(reply);
+	return 0;
+}
+
+/* Wait until no domain called @name is listed. */
+static int wait_gone(const char *name, int timeout_s)
+{
+	time_t end = time(NULL) + timeout_s;
+
+	for (;;) {
+		struct json_object *reply, *doms, *f;
+		bool found = false;
+
+		reply = request(CTL_LIST, json_object_new_object(), NULL, false, NULL);
+		if (!reply)
+			return 1;
+		if (json_object_object_get_ex(reply, "domains", &doms))
+			for (size_t i = 0; i < json_object_array_length(doms); i++)
+				if (json_object_object_get_ex(json_object_array_get_idx(doms, i),
+							      "name", &f) &&
+				    !strcmp(json_object_get_string(f), name))
+					found = true;
+		json_object_put(reply);
+		if (!found)
+			return 0;
+		if (time(NULL) >= end) {
+			fprintf(stderr, "clusterctl: domain %s still exists after %d s\n",
+				name, timeout_s);
+			return 1;
+		}
+		usleep(250 * 1000);
+	}
+}
+
+static int domain_cmd(int argc, char **argv, uint16_t type, const char *done)
+{
+	struct json_object *reply;
+
+	if (argc != 2 || argv[1][0] == '-')
+		return usage_error("expected one domain NAME");
+	reply = request(type, name_body(argv[1]), NULL, false, NULL);
+	if (!reply)
+		return 1;
+	json_object_put(reply);
+	if (done)
+		printf("%s %s\n", done, argv[1]);
+	return 0;
+}
+
+static int cmd_shutdown(int argc, char **argv)
+{
+	int timeout = 0, rc;
+
+	if (argc >= 2 && (!strcmp(argv[1], "-w") || !strcmp(argv[1], "--wait"))) {
+		timeout = 120;
+		argc--;
+		argv++;
+	}
+	rc = domain_cmd(argc, argv, CTL_SHUTDOWN, timeout ? NULL :
+			"Asked to shut down:");
+	if (rc || !timeout)
+		return rc;
+	rc = wait_gone(argv[1], timeout);
+	if (!rc)
+		printf("Domain %s has shut down\n", argv[1]);
+	return rc;
+}
+
+static int cmd_destroy(int argc, char **argv)
+{
+	return domain_cmd(argc, argv, CTL_DESTROY, "Destroyed");
+}
+
+static int cmd_pause(int argc, char **argv)
+{
+	return domain_cmd(argc, argv, CTL_PAUSE, "Paused");
+}
+
+static int cmd_unpause(int argc, char **argv)
+{
+	return domain_cmd(argc, argv, CTL_UNPAUSE, "Unpaused");
+}
+
+static int cmd_console(int argc, char **argv)
+{
+	struct json_object *reply;
+	int fd = -1, rc;
+
+	if (argc != 2 || argv[1][0] == '-')
+		return usage_error("expected one domain NAME");
+	reply = request(CTL_CONSOLE, name_body(argv[1]), &fd, false, NULL);
+	if (!reply)
+		return 1;
+	json_object_put(reply);
+	if (fd < 0) {
+		fprintf(stderr, "clusterctl: clusterd sent no console descriptor\n");
+		return 1;
+	}
+	rc = clu_console_relay(fd);
+	if (rc)
+		fprintf(stderr, "clusterctl: console: %s\n", strerror(-rc));
+	return rc ? 1 : 0;
+}
+
+static int cmd_help(int argc, char **argv);
+
+static const struct cmd cmds[] = {
+	{ "check", cmd_check, "[--json] FILE", "validate a domain config and print it normalised" },
+	{ "create", cmd_create, "FILE", "create and start a domain from a config" },
+	{ "list", cmd_list, "[--json]", "list domains" },
+	{ "shutdown", cmd_shutdown, "[-w] NAME", "ask a domain to shut down (-w: wait until it has)" },
+	{ "destroy", cmd_destroy, "NAME", "stop a domain at once" },
+	{ "pause", cmd_pause, "NAME", "pause a domain" },
+	{ "unpause", cmd_unpause, "NAME", "unpause a domain" },
+	{ "console", cmd_console, "NAME", "attach to a domain's console (Ctrl-] leaves)" },
+	{ "help", cmd_help, "", "this text" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: clusterctl [-s SOCKET] COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(out, "  %-8s %-14s %s\n", cmds[i].name, cmds[i].args, cmds[i].help);
+	fprintf(out, "\noptions:\n  -s, --socket PATH  clusterd's socket (default %s,\n"
+		"                     or $XENRACK_SOCKET)\n\nSee clusterctl(1).\n",
+		CTL_SOCKET);
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	usage(stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	sock_path = getenv("XENRACK_SOCKET");
+	if (!sock_path)
+		sock_path = CTL_SOCKET;
+	while ((c = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': sock_path = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default:  usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (!strcmp(cmds[i].name, argv[optind])) {
+			current = &cmds[i];
+			return cmds[i].fn(argc - optind, argv + optind);
+		}
+	}
+	fprintf(stderr, "clusterctl: unknown command '%s'\n", argv[optind]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

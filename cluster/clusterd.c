@@ -1,0 +1,203 @@
+/*
+ * clusterd.c - the xenrack node daemon: owns the node's hypervisor
+ * connection and answers clusterctl on a local UNIX socket.
+ *
+ * One poll() loop serves the listening socket, the clients, a signalfd
+ * for SIGTERM/SIGINT and whatever descriptors the backend (libxl) needs.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "clu.h"
+#include "ctl.h"
+#include "log.h"
+
+#define MAX_BACKEND_FDS 64
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: clusterd [options]\n"
+		"  -s, --socket PATH   control socket (default %s)\n"
+		"  -n, --node NAME     this node's name (default: the host name)\n"
+		"      --hv BACKEND    libxl (default) or sim (simulated, for tests)\n"
+		"      --syslog        log to syslog instead of stderr\n"
+		"  -h, --help          this text\n", CTL_SOCKET);
+}
+
+static int make_parent_dir(const char *path)
+{
+	char *dir = strdup(path), *slash;
+	int rc = 0;
+
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) && errno != EEXIST)
+			rc = -errno;
+	}
+	free(dir);
+	return rc;
+}
+
+static int listen_on(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, probe, rc;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		fatal("socket path %s is too long", path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	rc = make_parent_dir(path);
+	if (rc)
+		fatal("cannot create the directory of %s: %s", path, strerror(-rc));
+	/* A socket that still answers belongs to a running clusterd. */
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0 && !connect(probe, (struct sockaddr *)&sa, sizeof(sa)))
+		fatal("another clusterd is already serving %s", path);
+	if (probe >= 0)
+		close(probe);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		fatal("socket: %s", strerror(errno));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		fatal("bind %s: %s", path, strerror(errno));
+	/* Only root may drive the hypervisor. */
+	if (chmod(path, 0600))
+		fatal("chmod %s: %s", path, strerror(errno));
+	if (listen(fd, 16))
+		fatal("listen %s: %s", path, strerror(errno));
+	return fd;
+}
+
+static void accept_client(int lfd, int *clients, int *nclients)
+{
+	struct timeval tv = { .tv_sec = CLU_CLIENT_TIMEOUT_S };
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (*nclients >= CLU_MAX_CLIENTS) {
+		log_warn("control: %d clients already connected; refusing one",
+			 CLU_MAX_CLIENTS);
+		close(fd);
+		return;
+	}
+	/* Requests are read whole; a stalled client can't hold us long. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	clients[(*nclients)++] = fd;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "node", required_argument, NULL, 'n' },
+		{ "hv", required_argument, NULL, 'H' },
+		{ "syslog", no_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *sock_path = getenv("XENRACK_SOCKET");
+	const char *hv_name = "libxl";
+	struct clu_daemon d = { 0 };
+	int clients[CLU_MAX_CLIENTS], nclients = 0;
+	char err[HV_ERR_LEN] = "";
+	bool use_syslog = false;
+	sigset_t mask;
+	int lfd, sfd, c, rc;
+
+	if (!sock_path)
+		sock_path = CTL_SOCKET;
+	gethostname(d.node, sizeof(d.node) - 1);
+	while ((c = getopt_long(argc, argv, "s:n:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': sock_path = optarg; break;
+		case 'n': snprintf(d.node, sizeof(d.node), "%s", optarg); break;
+		case 'H': hv_name = optarg; break;
+		case 'S': use_syslog = true; break;
+		case 'h': usage(stdout); return 0;
+		default:  usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	log_init("clusterd", use_syslog);
+	d.hv = hv_ops_find(hv_name);
+	if (!d.hv) {
+		fprintf(stderr, "clusterd: --hv %s: expected libxl or sim\n", hv_name);
+		return 2;
+	}
+	rc = d.hv->open(&d.be, err);
+	if (rc)
+		fatal("hypervisor backend %s: %s", hv_name, err[0] ? err : strerror(-rc));
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0)
+		fatal("signalfd: %s", strerror(errno));
+	signal(SIGPIPE, SIG_IGN);
+	lfd = listen_on(sock_path);
+	log_info("node %s ready: backend %s, socket %s", d.node, hv_name, sock_path);
+
+	for (;;) {
+		struct pollfd fds[2 + CLU_MAX_CLIENTS + MAX_BACKEND_FDS];
+		int nfds = 0, nbe = MAX_BACKEND_FDS, timeout = -1, i, r;
+
+		fds[nfds++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		fds[nfds++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+		for (i = 0; i < nclients; i++)
+			fds[nfds++] = (struct pollfd){ .fd = clients[i], .events = POLLIN };
+		if (d.hv->poll_prepare &&
+		    d.hv->poll_prepare(d.be, fds + nfds, &nbe, &timeout))
+			fatal("backend needs more than %d descriptors", MAX_BACKEND_FDS);
+		if (!d.hv->poll_prepare)
+			nbe = 0;
+		r = poll(fds, (nfds_t)(nfds + nbe), timeout);
+		if (r < 0 && errno != EINTR)
+			fatal("poll: %s", strerror(errno));
+		if (r < 0)
+			continue;
+		if (fds[0].revents)
+			break;
+		/* Clients first, newest last, removing the ones that hung up. */
+		for (i = nclients - 1; i >= 0; i--) {
+			if (!fds[2 + i].revents)
+				continue;
+			if (clu_control_serve(&d, clients[i])) {
+				close(clients[i]);
+				clients[i] = clients[--nclients];
+			}
+		}
+		if (fds[1].revents)
+			accept_client(lfd, clients, &nclients);
+		if (d.hv->poll_dispatch)
+			d.hv->poll_dispatch(d.be, fds + nfds, nbe);
+	}
+	log_info("stopping; domains keep running");
+	while (nclients)
+		close(clients[--nclients]);
+	close(lfd);
+	unlink(sock_path);
+	d.hv->close(d.be);
+	return 0;
+}

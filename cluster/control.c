@@ -1,0 +1,345 @@
+/*
+ * control.c - clusterd's side of the control protocol: one handler per
+ * message type, each checking its fields before it acts.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "clu.h"
+#include "ctl.h"
+#include "log.h"
+
+#define CFG_FILE_MAX 255
+
+typedef int (*handler_fn)(struct clu_daemon *d, struct json_object *req,
+			  struct json_object *reply, int *pass_fd, char *err);
+
+/* Find a domain by name or numeric id. */
+static int resolve(struct clu_daemon *d, const char *name,
+		   struct hv_dominfo *out, char *err)
+{
+	struct hv_dominfo *v = NULL;
+	size_t n = 0, i;
+	char *end;
+	unsigned long id = strtoul(name, &end, 10);
+	bool numeric = *name && !*end;
+	int rc;
+
+	rc = d->hv->list(d->be, &v, &n, err);
+	if (rc)
+		return rc;
+	for (i = 0; i < n; i++) {
+		if (!strcmp(v[i].name, name) || (numeric && v[i].domid == id)) {
+			*out = v[i];
+			free(v);
+			return 0;
+		}
+	}
+	free(v);
+	snprintf(err, CTL_ERR_LEN, "no domain named '%s' on %s", name, d->node);
+	return -ENOENT;
+}
+
+static const char *domain_arg(struct json_object *req, struct hv_dominfo *info,
+			      struct clu_daemon *d, char *err, int *rc)
+{
+	const char *name = ctl_get_str(req, "name", HV_NAME_MAX, err);
+
+	if (!name) {
+		*rc = -EINVAL;
+		return NULL;
+	}
+	*rc = resolve(d, name, info, err);
+	return *rc ? NULL : name;
+}
+
+static int h_list(struct clu_daemon *d, struct json_object *req,
+		  struct json_object *reply, int *pass_fd, char *err)
+{
+	struct hv_dominfo *v = NULL;
+	struct json_object *arr;
+	size_t n = 0, i;
+	int rc;
+
+	(void)req;
+	(void)pass_fd;
+	rc = d->hv->list(d->be, &v, &n, err);
+	if (rc)
+		return rc;
+	arr = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "name", json_object_new_string(v[i].name));
+		json_object_object_add(o, "id", json_object_new_int64(v[i].domid));
+		json_object_object_add(o, "mem_mb", json_object_new_int64((int64_t)(v[i].mem_kb / 1024)));
+		json_object_object_add(o, "vcpus", json_object_new_int64(v[i].vcpus));
+		json_object_object_add(o, "state", json_object_new_string(v[i].state));
+		json_object_object_add(o, "cpu_time", json_object_new_double(v[i].cpu_time));
+		json_object_object_add(o, "node", json_object_new_string(d->node));
+		json_object_array_add(arr, o);
+	}
+	free(v);
+	json_object_object_add(reply, "domains", arr);
+	return 0;
+}
+
+static struct json_object *diag_json(const struct hv_diag *diag)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < diag->n; i++) {
+		const struct hv_diag_msg *m = &diag->v[i];
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "severity", json_object_new_string(
+			m->sev == HV_ERROR ? "error" : "warning"));
+		json_object_object_add(o, "line", json_object_new_int64(m->line));
+		json_object_object_add(o, "col", json_object_new_int64(m->col));
+		json_object_object_add(o, "message", json_object_new_string(m->msg));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+/* A kernel or ramdisk must be a readable regular file. */
+static int check_image(const char *what, const char *path, char *err)
+{
+	struct stat st;
+
+	if (!path)
+		return 0;
+	if (stat(path, &st) || access(path, R_OK)) {
+		snprintf(err, CTL_ERR_LEN, "%s %s: %s", what, path, strerror(errno));
+		return -ENOENT;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, CTL_ERR_LEN, "%s %s: not a regular file", what, path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The files a domain names must be there before libxl is asked. */
+static int check_files(const struct hv_domain *dom, char *err)
+{
+	struct stat st;
+	size_t i;
+	int rc;
+
+	rc = check_image("kernel", dom->kernel, err);
+	if (!rc)
+		rc = check_image("ramdisk", dom->ramdisk, err);
+	if (rc)
+		return rc;
+	for (i = 0; i < dom->ndisks; i++) {
+		const struct hv_disk *k = &dom->disks[i];
+
+		if (stat(k->target, &st)) {
+			snprintf(err, CTL_ERR_LEN, "disk %s:%s: %s",
+				 hv_disk_type_name(k->type), k->target, strerror(errno));
+			return -ENOENT;
+		}
+		if (k->type == HV_DISK_PHY && !S_ISBLK(st.st_mode)) {
+			snprintf(err, CTL_ERR_LEN, "disk phy:%s: not a block device",
+				 k->target);
+			return -ENOTBLK;
+		}
+		if (k->type == HV_DISK_FILE && !S_ISREG(st.st_mode)) {
+			snprintf(err, CTL_ERR_LEN, "disk file:%s: not a regular file",
+				 k->target);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int h_create(struct clu_daemon *d, struct json_object *req,
+		    struct json_object *reply, int *pass_fd, char *err)
+{
+	const char *file, *text;
+	struct hv_domain dom;
+	struct hv_dominfo existing;
+	struct hv_diag diag;
+	char lookup_err[CTL_ERR_LEN];
+	uint32_t domid;
+	int rc;
+
+	(void)pass_fd;
+	file = ctl_get_str(req, "file", CFG_FILE_MAX, err);
+	if (!file)
+		return -EINVAL;
+	text = ctl_get_str(req, "config", HV_CFG_MAX_BYTES, err);
+	if (!text)
+		return -EINVAL;
+	hv_domain_init(&dom);
+	hv_diag_init(&diag, file);
+	rc = hv_domain_parse(&dom, text, strlen(text), &diag);
+	json_object_object_add(reply, "diagnostics", diag_json(&diag));
+	if (rc) {
+		snprintf(err, CTL_ERR_LEN, "%s: %u error%s in the config", file,
+			 diag.nerrors, diag.nerrors == 1 ? "" : "s");
+		goto out;
+	}
+	if (!resolve(d, dom.name, &existing, lookup_err)) {
+		snprintf(err, CTL_ERR_LEN, "domain '%s' already exists (id %u) on %s",
+			 dom.name, existing.domid, d->node);
+		rc = -EEXIST;
+		goto out;
+	}
+	rc = check_files(&dom, err);
+	if (rc)
+		goto out;
+	rc = d->hv->create(d->be, &dom, &domid, err);
+	if (rc)
+		goto out;
+	log_info("created domain %s (id %u) from %s", dom.name, domid, file);
+	json_object_object_add(reply, "name", json_object_new_string(dom.name));
+	json_object_object_add(reply, "id", json_object_new_int64(domid));
+	json_object_object_add(reply, "node", json_object_new_string(d->node));
+out:
+	hv_diag_dispose(&diag);
+	hv_domain_dispose(&dom);
+	return rc;
+}
+
+typedef int (*domain_op)(struct hv_backend *be, uint32_t domid, char *err);
+
+static int simple_op(struct clu_daemon *d, struct json_object *req,
+		     domain_op op, const char *verb, const char *refuse_state,
+		     char state_flag, char *err)
+{
+	struct hv_dominfo info;
+	int rc;
+
+	if (!domain_arg(req, &info, d, err, &rc))
+		return rc;
+	if (info.domid == 0) {
+		snprintf(err, CTL_ERR_LEN, "refusing to %s Domain-0", verb);
+		return -EPERM;
+	}
+	if (refuse_state && strchr(info.state, state_flag)) {
+		snprintf(err, CTL_ERR_LEN, "domain '%s' is %s", info.name, refuse_state);
+		return -EALREADY;
+	}
+	rc = op(d->be, info.domid, err);
+	if (!rc)
+		log_info("%s domain %s (id %u)", verb, info.name, info.domid);
+	return rc;
+}
+
+static int h_shutdown(struct clu_daemon *d, struct json_object *req,
+		      struct json_object *reply, int *pass_fd, char *err)
+{
+	(void)reply;
+	(void)pass_fd;
+	return simple_op(d, req, d->hv->shutdown, "shut down", NULL, 0, err);
+}
+
+static int h_destroy(struct clu_daemon *d, struct json_object *req,
+		     struct json_object *reply, int *pass_fd, char *err)
+{
+	(void)reply;
+	(void)pass_fd;
+	return simple_op(d, req, d->hv->destroy, "destroy", NULL, 0, err);
+}
+
+static int h_pause(struct clu_daemon *d, struct json_object *req,
+		   struct json_object *reply, int *pass_fd, char *err)
+{
+	(void)reply;
+	(void)pass_fd;
+	return simple_op(d, req, d->hv->pause, "pause", "already paused", 'p', err);
+}
+
+static int h_unpause(struct clu_daemon *d, struct json_object *req,
+		     struct json_object *reply, int *pass_fd, char *err)
+{
+	struct hv_dominfo info;
+	int rc;
+
+	(void)reply;
+	(void)pass_fd;
+	if (!domain_arg(req, &info, d, err, &rc))
+		return rc;
+	if (!strchr(info.state, 'p')) {
+		snprintf(err, CTL_ERR_LEN, "domain '%s' is not paused", info.name);
+		return -EALREADY;
+	}
+	return simple_op(d, req, d->hv->unpause, "unpause", NULL, 0, err);
+}
+
+static int h_console(struct clu_daemon *d, struct json_object *req,
+		     struct json_object *reply, int *pass_fd, char *err)
+{
+	struct hv_dominfo info;
+	int rc;
+
+	(void)reply;
+	if (!domain_arg(req, &info, d, err, &rc))
+		return rc;
+	if (info.domid == 0) {
+		snprintf(err, CTL_ERR_LEN, "Domain-0's console is the node's own console");
+		return -EPERM;
+	}
+	return d->hv->console(d->be, info.domid, pass_fd, err);
+}
+
+static const handler_fn handlers[CTL_TYPE_MAX] = {
+	[CTL_LIST] = h_list,
+	[CTL_CREATE] = h_create,
+	[CTL_SHUTDOWN] = h_shutdown,
+	[CTL_DESTROY] = h_destroy,
+	[CTL_PAUSE] = h_pause,
+	[CTL_UNPAUSE] = h_unpause,
+	[CTL_CONSOLE] = h_console,
+};
+
+int clu_control_serve(struct clu_daemon *d, int fd)
+{
+	struct json_object *req = NULL, *reply = json_object_new_object();
+	char err[CTL_ERR_LEN] = "";
+	uint16_t type = 0;
+	int pass_fd = -1;
+	int rc, src;
+
+	rc = ctl_recv(fd, &type, &req, NULL, err);
+	if (rc == -EPIPE)
+		goto out;
+	if (!rc && (type >= CTL_TYPE_MAX || !handlers[type])) {
+		snprintf(err, sizeof(err), "message type %u is not a request", type);
+		rc = -EPROTO;
+	}
+	if (rc) {
+		/* Say why, then hang up: the stream can't be trusted any more. */
+		log_warn("control: bad request: %s", err);
+		json_object_object_add(reply, "ok", json_object_new_boolean(0));
+		json_object_object_add(reply, "errno", json_object_new_string(strerrorname_np(-rc)));
+		json_object_object_add(reply, "error", json_object_new_string(err));
+		ctl_send(fd, CTL_REPLY, reply, -1);
+		goto out;
+	}
+	log_debug("clu", "request %s", ctl_type_name(type));
+	src = handlers[type](d, req, reply, &pass_fd, err);
+	json_object_object_add(reply, "ok", json_object_new_boolean(src == 0));
+	if (src) {
+		const char *name = strerrorname_np(-src);
+
+		json_object_object_add(reply, "errno", json_object_new_string(name ? name : "EIO"));
+		json_object_object_add(reply, "error", json_object_new_string(
+			err[0] ? err : strerror(-src)));
+	}
+	rc = ctl_send(fd, CTL_REPLY, reply, pass_fd);
+out:
+	if (pass_fd >= 0)
+		close(pass_fd);
+	json_object_put(req);
+	json_object_put(reply);
+	return rc;
+}

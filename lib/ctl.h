@@ -1,0 +1,80 @@
+/*
+ * ctl.h - the control protocol between clusterctl and clusterd.
+ *
+ * Spec: docs/protocol.md.  Over a UNIX stream socket every message is a
+ * fixed 16-byte header followed by a JSON object:
+ *
+ *   u32 magic "XRCT" | u16 version | u16 type | u32 length | u32 reserved
+ *
+ * all big-endian.  A reply has type CTL_REPLY and may carry one file
+ * descriptor (SCM_RIGHTS), used by CTL_CONSOLE.
+ */
+#ifndef XR_CTL_H
+#define XR_CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct json_object;
+
+#define CTL_MAGIC       0x58524354u	/* "XRCT" */
+#define CTL_VERSION     1
+#define CTL_MAX_BODY    (2u << 20)	/* a config is at most 1 MiB */
+#define CTL_SOCKET      "/run/xenrack/clusterd.sock"
+#define CTL_ERR_LEN     256
+
+struct ctl_hdr {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t type;
+	uint32_t length;	/* bytes of JSON after the header */
+	uint32_t reserved;	/* written as zero, must read as zero */
+};
+_Static_assert(sizeof(struct ctl_hdr) == 16, "ctl_hdr is 16 bytes on the wire");
+
+enum ctl_type {
+	CTL_LIST = 1,
+	CTL_CREATE,
+	CTL_SHUTDOWN,
+	CTL_DESTROY,
+	CTL_PAUSE,
+	CTL_UNPAUSE,
+	CTL_CONSOLE,
+	CTL_TYPE_MAX,		/* requests are below this */
+	CTL_REPLY = 0x8000,
+};
+
+/** ctl_type_name - "create", "reply"...; NULL for an unknown type */
+const char *ctl_type_name(uint16_t type);
+
+/**
+ * ctl_send - write one message
+ * @fd:      connected socket
+ * @type:    message type
+ * @body:    JSON object (not consumed)
+ * @pass_fd: descriptor to pass along, or -1
+ * Return: 0, or a negative errno.
+ */
+int ctl_send(int fd, uint16_t type, struct json_object *body, int pass_fd);
+
+/**
+ * ctl_recv - read and validate one message
+ * @fd:      connected socket
+ * @type:    receives the message type
+ * @body:    receives the JSON object (caller puts it)
+ * @got_fd:  receives a passed descriptor or -1; NULL refuses any
+ * @err:     receives a description of what was wrong (CTL_ERR_LEN bytes)
+ * Return: 0; -EPIPE at a clean end of stream; -EPROTO, -EPROTONOSUPPORT,
+ * -EMSGSIZE, -EBADMSG for a bad message; other negative errno on I/O.
+ */
+int ctl_recv(int fd, uint16_t *type, struct json_object **body, int *got_fd,
+	     char *err);
+
+/**
+ * ctl_get_str - fetch string field @key of @body, 1 to @maxlen bytes
+ * Return: the string (owned by @body) or NULL with @err set.
+ */
+const char *ctl_get_str(struct json_object *body, const char *key,
+			size_t maxlen, char *err);
+
+#endif
