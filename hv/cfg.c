@@ -62,9 +62,27 @@ void hv_diag_add(struct hv_diag *d, enum hv_severity sev, unsigned line,
 		return;
 	}
 	d->v = v;
-	d->v[d->n++] = (struct hv_diag_msg){ sev, line, col, msg };
+	d->v[d->n] = (struct hv_diag_msg){ sev, line, col, msg, (unsigned)d->n };
+	d->n++;
 	if (sev == HV_ERROR)
 		d->nerrors++;
+}
+
+static int diag_cmp(const void *a, const void *b)
+{
+	const struct hv_diag_msg *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+void hv_diag_sort(struct hv_diag *d)
+{
+	if (d->n > 1)
+		qsort(d->v, d->n, sizeof(*d->v), diag_cmp);
 }
 
 void hv_diag_print(const struct hv_diag *d, FILE *out)
@@ -426,6 +444,9 @@ static int parse_list(struct lex *lx, struct hv_cfg_value *v, int depth)
 		if (peek(lx) == EOF) {
 			lex_error(lx, v->line, v->col,
 				  "list opened here is never closed with ']'");
+		} else if (peek(lx) == '\'' || peek(lx) == '"') {
+			lex_error(lx, lx->line, lx->col,
+				  "expected ',' between list items");
 		} else {
 			lex_error(lx, lx->line, lx->col,
 				  "expected ',' or ']' in list, found '%c'",

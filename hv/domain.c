@@ -490,6 +490,13 @@ static int parse_disk_keywords(struct tctx *t, const struct hv_cfg_value *v,
 		*eq = '\0';
 		key = trim(item);
 		val = trim(eq + 1);
+		if ((!strcmp(key, "target") && have_target) ||
+		    (!strcmp(key, "vdev") && have_vdev) ||
+		    (!strcmp(key, "access") && have_access)) {
+			err_at(t, AT(v, (size_t)(key - spec)),
+			       "disk '%s': %s= given twice", v->u.s, key);
+			return -EINVAL;
+		}
 		if (!strcmp(key, "target")) {
 			rc = disk_target(t, v, spec, val, d);
 			have_target = true;
@@ -963,9 +970,10 @@ static int read_disks(struct tctx *t, struct hv_domain *dom)
 				continue;
 			hv_vdev_xen(dom->disks[j].vdev, xb, sizeof(xb));
 			if (!strcmp(xa, xb)) {
-				err_at(t, item, "disk '%s': vdev %s is also used by the "
-				       "disk on line %u", item->u.s, d->vdev,
-				       dom->disks[j].line);
+				err_at(t, item, "disk '%s': vdev %s is Xen disk %s, "
+				       "which the disk on line %u (vdev %s) already is",
+				       item->u.s, d->vdev, xa, dom->disks[j].line,
+				       dom->disks[j].vdev);
 				break;
 			}
 		}
@@ -1027,11 +1035,10 @@ static int read_vifs(struct tctx *t, struct hv_domain *dom)
 			    !memcmp(dom->vifs[i].mac, dom->vifs[j].mac, 6))
 				hv_diag_add(t->diag, HV_ERROR, dom->vifs[i].line,
 					    dom->vifs[i].col,
-					    "vif: mac %02x:%02x:%02x:%02x:%02x:%02x is also used on line %u",
-					    dom->vifs[i].mac[0], dom->vifs[i].mac[1],
+					    "vif %zu: mac %02x:%02x:%02x:%02x:%02x:%02x is also vif %zu's",
+					    i, dom->vifs[i].mac[0], dom->vifs[i].mac[1],
 					    dom->vifs[i].mac[2], dom->vifs[i].mac[3],
-					    dom->vifs[i].mac[4], dom->vifs[i].mac[5],
-					    dom->vifs[j].line);
+					    dom->vifs[i].mac[4], dom->vifs[i].mac[5], j);
 	return 0;
 }
 
@@ -1045,12 +1052,14 @@ static void read_actions(struct tctx *t, struct hv_domain *dom)
 	if (v) {
 		/* xend's legacy key, read before the on_* keys override it. */
 		if (!strcmp(v->u.s, "onreboot")) {
+			dom->on_poweroff = dom->on_crash = HV_ACT_DESTROY;
 			dom->on_reboot = HV_ACT_RESTART;
-			dom->on_crash = HV_ACT_DESTROY;
 		} else if (!strcmp(v->u.s, "always")) {
-			dom->on_reboot = dom->on_crash = HV_ACT_RESTART;
+			dom->on_poweroff = dom->on_reboot = HV_ACT_RESTART;
+			dom->on_crash = HV_ACT_RESTART;
 		} else if (!strcmp(v->u.s, "never")) {
-			dom->on_reboot = dom->on_crash = HV_ACT_DESTROY;
+			dom->on_poweroff = dom->on_reboot = HV_ACT_DESTROY;
+			dom->on_crash = HV_ACT_DESTROY;
 		} else {
 			err_at(t, v, "restart = \"%s\": expected onreboot, always or never",
 			       v->u.s);
@@ -1108,6 +1117,7 @@ int hv_domain_from_cfg(struct hv_domain *dom, struct hv_cfg *cfg,
 		if (!cfg->v[i].used)
 			hv_diag_add(diag, HV_WARNING, cfg->v[i].line, cfg->v[i].col,
 				    "unknown key '%s' ignored", cfg->v[i].key);
+	hv_diag_sort(diag);
 	return diag->nerrors > before ? -EINVAL : 0;
 nomem:
 	hv_diag_add(diag, HV_ERROR, 0, 0, "out of memory");

@@ -29,6 +29,7 @@ struct hv_diag_msg {
 	enum hv_severity sev;
 	unsigned line, col;	/* 1-based; 0 when the message is about the file */
 	char *msg;
+	unsigned seq;		/* order of arrival, to keep sorting stable */
 };
 
 struct hv_diag {
@@ -43,6 +44,8 @@ void hv_diag_dispose(struct hv_diag *d);
 void hv_diag_add(struct hv_diag *d, enum hv_severity sev, unsigned line,
 		 unsigned col, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+/** hv_diag_sort - order messages by line and column (stable) */
+void hv_diag_sort(struct hv_diag *d);
 /** hv_diag_print - write "FILE:LINE:COL: error: msg" lines to @out */
 void hv_diag_print(const struct hv_diag *d, FILE *out);
 

@@ -41,7 +41,7 @@ static char *disk_spec(const struct hv_disk *d)
 	int r;
 
 	/* xm's positional form when it can hold the target, else xl's. */
-	if (!strchr(d->target, ','))
+	if (!strpbrk(d->target, ",="))
 		r = asprintf(&s, "%s:%s,%s,%s", hv_disk_type_name(d->type),
 			     d->target, d->vdev, mode);
 	else
