@@ -10,6 +10,7 @@ WERROR  ?= -Werror
 override CFLAGS += $(WARN) $(WERROR) -MMD -MP -Ilib -Ihv -Icluster
 
 B := build
+obj = $(patsubst %.c,$(B)/%.o,$(1))
 
 LIB_SRC     := lib/log.c lib/ctl.c
 HVCFG_SRC   := hv/cfg.c hv/domain.c hv/print.c
@@ -17,12 +18,14 @@ HVLC_SRC    := hv/sim.c hv/libxl.c hv/libxl_map.c
 CTL_SRC     := cluster/clusterctl.c cluster/console.c
 D_SRC       := cluster/clusterd.c cluster/control.c
 
-obj = $(patsubst %.c,$(B)/%.o,$(1))
-
 LIBS_JSON  := -ljson-c
 LIBS_XL    := -lxenlight -lxentoollog -lxenctrl
 
-BINS := $(B)/clusterd $(B)/clusterctl
+# Module fragments add to these.
+BINS        := $(B)/clusterd $(B)/clusterctl
+UNIT_TESTS  :=	# cmocka binaries run by `make check`
+CHECK_SCRIPTS :=	# shell tests run by `make check` (no root)
+ROOT_TESTS  :=	# host-level tests that need root, run by `make test`
 
 all: $(BINS)
 
@@ -34,7 +37,32 @@ $(B)/clusterctl: $(call obj,$(CTL_SRC) $(HVCFG_SRC) $(LIB_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_JSON)
 
 $(B)/clusterd: $(call obj,$(D_SRC) $(HVCFG_SRC) $(HVLC_SRC) $(LIB_SRC))
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_JSON) $(LIBS_XL)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_JSON) $(LIBS_XL) -lutil
+
+## deps: install the Debian packages the build and tests need (root)
+deps:
+	scripts/deps.sh build test
+
+## test: every test there is (root): check, the fuzzer, host-level tests
+test: deps
+	$(MAKE) all
+	$(MAKE) check
+	$(MAKE) fuzz
+	@$(if $(strip $(ROOT_TESTS)),tests/run-suite.sh root $(ROOT_TESTS))
+
+## clean: remove build outputs (caches outside the tree stay)
+clean:
+	rm -rf $(B)
+
+## help: this list
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
+
+.PHONY: deps test clean help
+
+include tests/tests.mk
+-include pxe/pxe.mk
+-include appliance/appliance.mk
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 

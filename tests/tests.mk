@@ -1,0 +1,45 @@
+# tests/tests.mk - unit, golden and CLI tests (`make check`), fuzzing.
+
+TEST_LIBS := -lcmocka
+
+UNIT_TESTS += $(B)/tests/test_cfg $(B)/tests/test_domain $(B)/tests/test_ctl \
+              $(B)/tests/test_control $(B)/tests/test_libxl_map
+CHECK_SCRIPTS += tests/golden/run.sh tests/cli/daemon.sh
+
+$(B)/tests/test_cfg: $(call obj,tests/unit/test_cfg.c $(HVCFG_SRC) $(LIB_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LIBS_JSON)
+
+$(B)/tests/test_domain: $(call obj,tests/unit/test_domain.c $(HVCFG_SRC) $(LIB_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LIBS_JSON)
+
+$(B)/tests/test_ctl: $(call obj,tests/unit/test_ctl.c $(LIB_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LIBS_JSON)
+
+$(B)/tests/test_control: $(call obj,tests/unit/test_control.c cluster/control.c $(HVCFG_SRC) $(HVLC_SRC) $(LIB_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LIBS_JSON) $(LIBS_XL) -lutil
+
+$(B)/tests/test_libxl_map: $(call obj,tests/unit/test_libxl_map.c hv/libxl_map.c $(HVCFG_SRC) $(LIB_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LIBS_JSON) $(LIBS_XL)
+
+## check: unit, golden and CLI tests; no root, no Xen, under 2 minutes
+check: all $(UNIT_TESTS)
+	@tests/run-suite.sh check $(UNIT_TESTS) $(CHECK_SCRIPTS)
+
+# The fuzzer: clang's libFuzzer with ASan and UBSan over the config parser.
+FUZZ_TIME ?= 60
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Ilib -Ihv \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+$(B)/fuzz/fuzz_cfg: tests/fuzz/fuzz_cfg.c $(HVCFG_SRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(LIBS_JSON)
+
+## fuzz: run the config-parser fuzzer for FUZZ_TIME seconds (default 60)
+fuzz: $(B)/fuzz/fuzz_cfg
+	tests/fuzz/run.sh $< $(FUZZ_TIME)
+
+.PHONY: check fuzz
