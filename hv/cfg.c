@@ -40,17 +40,14 @@ void hv_diag_dispose(struct hv_diag *d)
 	memset(d, 0, sizeof(*d));
 }
 
-void hv_diag_add(struct hv_diag *d, enum hv_severity sev, unsigned line,
-		 unsigned col, const char *fmt, ...)
+void hv_diag_vadd(struct hv_diag *d, enum hv_severity sev, unsigned line,
+		  unsigned col, const char *fmt, va_list ap)
 {
 	struct hv_diag_msg *v;
-	va_list ap;
 	char *msg;
 
-	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
-	va_end(ap);
 	v = realloc(d->v, (d->n + 1) * sizeof(*v));
 	if (!v || !msg) {
 		free(msg);
@@ -66,6 +63,16 @@ void hv_diag_add(struct hv_diag *d, enum hv_severity sev, unsigned line,
 	d->n++;
 	if (sev == HV_ERROR)
 		d->nerrors++;
+}
+
+void hv_diag_add(struct hv_diag *d, enum hv_severity sev, unsigned line,
+		 unsigned col, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	hv_diag_vadd(d, sev, line, col, fmt, ap);
+	va_end(ap);
 }
 
 static int diag_cmp(const void *a, const void *b)
@@ -172,18 +179,13 @@ static void lex_error(struct lex *lx, unsigned line, unsigned col,
 		      const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
 	if (lx->failed)
 		return;
 	lx->failed = true;
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	hv_diag_vadd(lx->diag, HV_ERROR, line, col, fmt, ap);
 	va_end(ap);
-	hv_diag_add(lx->diag, HV_ERROR, line, col, "%s",
-		    msg ? msg : "out of memory");
-	free(msg);
 }
 
 static int peek(const struct lex *lx)

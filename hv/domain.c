@@ -36,15 +36,10 @@ static void err_at(struct tctx *t, const struct hv_cfg_value *v,
 		   const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	hv_diag_vadd(t->diag, HV_ERROR, v ? v->line : 0, v ? v->col : 0, fmt, ap);
 	va_end(ap);
-	hv_diag_add(t->diag, HV_ERROR, v ? v->line : 0, v ? v->col : 0, "%s",
-		    msg ? msg : "out of memory");
-	free(msg);
 }
 
 /*

@@ -13,6 +13,7 @@
 #ifndef XR_HV_H
 #define XR_HV_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -44,6 +45,9 @@ void hv_diag_dispose(struct hv_diag *d);
 void hv_diag_add(struct hv_diag *d, enum hv_severity sev, unsigned line,
 		 unsigned col, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+void hv_diag_vadd(struct hv_diag *d, enum hv_severity sev, unsigned line,
+		  unsigned col, const char *fmt, va_list ap)
+	__attribute__((format(printf, 5, 0)));
 /** hv_diag_sort - order messages by line and column (stable) */
 void hv_diag_sort(struct hv_diag *d);
 /** hv_diag_print - write "FILE:LINE:COL: error: msg" lines to @out */
