@@ -61,6 +61,7 @@ help:
 .PHONY: deps test clean help
 
 include tests/tests.mk
+include tests/integration/integration.mk
 -include pxe/pxe.mk
 -include appliance/appliance.mk
 

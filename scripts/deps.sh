@@ -10,7 +10,7 @@ build=(build-essential pkg-config libxen-dev libjson-c-dev libcmocka-dev
        libmicrohttpd-dev libssl-dev libcurl4-openssl-dev)
 test=(clang libclang-rt-14-dev openssl curl dnsmasq iproute2 ipxe)
 rack=(qemu-system-x86 ipxe-qemu dnsmasq iproute2 cpio gzip kmod busybox
-      mmdebstrap dpkg-dev bison flex python3 iputils-ping)
+      mmdebstrap dpkg-dev bison flex python3 iputils-ping socat)
 
 want=()
 for group in "$@"; do

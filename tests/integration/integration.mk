@@ -1,0 +1,37 @@
+# tests/integration/integration.mk - the virtual rack (`make lab`) and its
+# scenarios (`make integration`).  As root.
+
+RACK := tests/integration/rack.sh
+LAB_NODES ?= 2
+
+rack-deps:
+	scripts/deps.sh build rack
+
+## integration: boot a virtual rack, run the rack scenarios, tear it down
+integration: rack-deps all appliance
+	@$(RACK) down >/dev/null 2>&1 || true
+	@set -e; trap '$(RACK) down' EXIT; \
+	  $(RACK) up $(LAB_NODES); \
+	  tests/integration/scenarios.sh
+
+## lab: boot the virtual rack and create the NetBSD domain on node1
+lab: rack-deps all appliance
+	$(RACK) up $(LAB_NODES)
+	tests/integration/lab-netbsd.sh node1
+	@$(RACK) ctl node1 clusterctl list
+	@echo
+	@echo "The rack is up: $(LAB_NODES) nodes in network namespace xrlab, logs in $(B)/lab/."
+	@echo "  make lab-ctl CMD='clusterctl list' [NODE=node2]   run a command on a node"
+	@echo "  make lab-ctl CMD='timeout 10 clusterctl console NetBSD'"
+	@echo "  make lab-down                                    tear it all down"
+
+NODE ?= node1
+## lab-ctl: run CMD in NODE's Dom0 (default node1), e.g. CMD='clusterctl list'
+lab-ctl:
+	@$(RACK) ctl $(NODE) $(CMD)
+
+## lab-down: stop the virtual rack and remove its namespace
+lab-down:
+	$(RACK) down
+
+.PHONY: rack-deps integration lab lab-ctl lab-down

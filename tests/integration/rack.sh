@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# rack.sh - the virtual rack: N QEMU nodes that PXE-boot the appliance from
+# bootd, all inside one network namespace.  As root.
+#
+#   rack.sh up [N]          boot N nodes (default 2) and wait until ready
+#   rack.sh ctl NODE CMD..  run a shell command in NODE's Dom0
+#   rack.sh wait NODE RE [S] wait until NODE's serial log matches RE
+#   rack.sh down            stop everything and remove the namespace
+#
+# Nothing leaves the namespace: the bridge, bootd, dnsmasq and the nodes'
+# taps all live in it, and the bridge has no uplink.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+NS=${RACK_NS:-xrlab}
+LAB=${RACK_DIR:-$top/build/lab}
+IMAGES=$top/build/appliance
+NET=10.99.0
+PORT=8080
+NODE_MEM=${RACK_NODE_MEM:-2048}
+BOOT_TIMEOUT=${RACK_BOOT_TIMEOUT:-900}
+
+die() { echo "rack: $*" >&2; exit 1; }
+log() { echo "rack: $*" >&2; }
+mac_of() { printf '52:54:00:99:00:%02x' "$1"; }
+ip_of() { echo "$NET.$((10 + $1))"; }
+
+in_ns() { ip netns exec "$NS" "$@"; }
+
+up() {
+	local n=${1:-2} i
+	[ "$(id -u)" -eq 0 ] || die "the virtual rack needs root (network namespaces, taps)"
+	for f in xen vmlinuz initrd.img; do
+		[ -s "$IMAGES/$f" ] || die "$IMAGES/$f missing: run 'make appliance' first"
+	done
+	[ -x "$top/build/bootd" ] || die "build/bootd missing: run 'make' first"
+	ip netns list | grep -qw "$NS" && die "namespace $NS exists: run 'rack.sh down' first"
+	rm -rf "$LAB"
+	mkdir -p "$LAB"
+	echo "$n" >"$LAB/nodes"
+
+	ip netns add "$NS"
+	in_ns ip link set lo up
+	in_ns ip link add br0 type bridge stp_state 0 forward_delay 0
+	in_ns ip addr add "$NET.1/24" dev br0
+	in_ns ip link set br0 up
+
+	{
+		echo "# the virtual rack, written by tests/integration/rack.sh"
+		for i in $(seq "$n"); do echo "node$i $(mac_of "$i") $(ip_of "$i")"; done
+	} >"$LAB/inventory"
+	# The test guest is served beside the appliance for the lab to fetch.
+	in_ns "$top/build/bootd" --inventory "$LAB/inventory" --images "$IMAGES" \
+		--state "$LAB/bootd" --listen "$NET.1" --port "$PORT" --interface br0 \
+		>"$LAB/bootd.log" 2>&1 &
+	echo $! >"$LAB/bootd.pid"
+
+	for i in $(seq "$n"); do
+		in_ns ip tuntap add "tap$i" mode tap
+		in_ns ip link set "tap$i" master br0 up
+		truncate -s 4G "$LAB/node$i-data.img"
+		in_ns qemu-system-x86_64 -name "node$i" -machine pc -accel tcg \
+			-cpu max,-smap,-smep -m "$NODE_MEM" -smp 2 \
+			-display none -monitor none -serial "file:$LAB/node$i.serial" \
+			-boot n -netdev "tap,id=net0,ifname=tap$i,script=no,downscript=no" \
+			-device "virtio-net-pci,netdev=net0,mac=$(mac_of "$i")" \
+			-drive "file=$LAB/node$i-data.img,if=virtio,format=raw" \
+			-device virtio-serial-pci \
+			-chardev "socket,id=lab,path=$LAB/node$i.lab,server=on,wait=off" \
+			-device virtserialport,chardev=lab,name=xenrack.lab \
+			-pidfile "$LAB/node$i.pid" -daemonize
+		log "node$i: powered on ($(mac_of "$i"), $(ip_of "$i"))"
+	done
+	for i in $(seq "$n"); do
+		wait_log "node$i" "xenrack: node node$i ready" "$BOOT_TIMEOUT" ||
+			die "node$i did not become ready in ${BOOT_TIMEOUT}s; see $LAB/node$i.serial"
+		log "node$i: ready"
+	done
+}
+
+# wait_log NODE REGEX SECONDS
+wait_log() {
+	local node=$1 re=$2 secs=${3:-300} end=$((SECONDS + ${3:-300}))
+	while [ $SECONDS -lt $end ]; do
+		grep -qE "$re" "$LAB/$node.serial" 2>/dev/null && return 0
+		local pid
+		pid=$(cat "$LAB/$node.pid" 2>/dev/null) || true
+		[ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null && { log "$node: QEMU has exited"; return 1; }
+		sleep 2
+	done
+	return 1
+}
+
+# ctl NODE COMMAND...: run COMMAND in NODE's Dom0; its output and status.
+ctl() {
+	local node=$1; shift
+	local sock=$LAB/$node.lab id=$$.$RANDOM line rc=
+	[ -S "$sock" ] || die "$node: no management socket $sock (is the rack up?)"
+	coproc AGENT { exec socat -t 600 - "UNIX-CONNECT:$sock"; }
+	printf '%s %s\n' "$id" "$*" >&"${AGENT[1]}"
+	while IFS= read -r -t "${RACK_CTL_TIMEOUT:-600}" line <&"${AGENT[0]}"; do
+		line=${line%$'\r'}
+		if [[ $line == "@@xenrack-done $id rc="* ]]; then
+			rc=${line##*rc=}
+			break
+		fi
+		printf '%s\n' "$line"
+	done
+	kill "$AGENT_PID" 2>/dev/null || true
+	wait "$AGENT_PID" 2>/dev/null || true
+	[ -n "$rc" ] || die "$node: no answer from the lab agent"
+	return "$rc"
+}
+
+down() {
+	local f pid
+	for f in "$LAB"/node*.pid "$LAB"/bootd.pid; do
+		[ -e "$f" ] || continue
+		pid=$(cat "$f")
+		kill "$pid" 2>/dev/null || true
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$pid" 2>/dev/null || true
+		rm -f "$f"
+	done
+	if ip netns list | grep -qw "$NS"; then
+		ip netns delete "$NS"
+	fi
+	rm -f "$LAB"/*.img
+	log "down: namespace $NS, taps, bootd and QEMU nodes are gone"
+}
+
+cmd=${1:-}
+shift || true
+case $cmd in
+up) up "$@" ;;
+ctl) [ $# -ge 2 ] || die "usage: rack.sh ctl NODE COMMAND..."; ctl "$@" ;;
+wait) [ $# -ge 2 ] || die "usage: rack.sh wait NODE REGEX [SECONDS]"; wait_log "$@" ;;
+down) down ;;
+*) echo "usage: rack.sh up [N] | ctl NODE CMD... | wait NODE RE [S] | down" >&2; exit 2 ;;
+esac
