@@ -27,7 +27,9 @@ UNIT_TESTS  :=	# cmocka binaries run by `make check`
 CHECK_SCRIPTS :=	# shell tests run by `make check` (no root)
 ROOT_TESTS  :=	# host-level tests that need root, run by `make test`
 
-all: $(BINS)
+# The default goal; module fragments add to BINS before its prerequisites
+# are read (below).
+all:
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -60,10 +62,13 @@ help:
 
 .PHONY: deps test clean help
 
-include tests/tests.mk
-include tests/integration/integration.mk
 -include pxe/pxe.mk
 -include appliance/appliance.mk
+
+all: $(BINS)
+
+include tests/tests.mk
+include tests/integration/integration.mk
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 

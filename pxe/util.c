@@ -1,0 +1,109 @@
+/*
+ * util.c - helpers shared by bootd and xenrack-enrol: atomic file writes,
+ * PEM text, public-key fingerprints.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "pxe.h"
+
+int pxe_write_atomic(const char *dir, const char *name, const void *data,
+		     size_t len, mode_t mode)
+{
+	char *tmp = NULL, *dst = NULL;
+	const char *p = data;
+	int fd = -1, rc = 0;
+
+	if (asprintf(&tmp, "%s/.%s.tmp", dir, name) < 0) {
+		tmp = NULL;
+		return -ENOMEM;
+	}
+	if (asprintf(&dst, "%s/%s", dir, name) < 0) {
+		dst = NULL;
+		rc = -ENOMEM;
+		goto out;
+	}
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (fchmod(fd, mode)) {		/* the umask must not widen or narrow it */
+		rc = -errno;
+		goto out;
+	}
+	while (len) {
+		ssize_t r = write(fd, p, len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = -errno;
+			goto out;
+		}
+		p += r;
+		len -= (size_t)r;
+	}
+	if (fsync(fd)) {
+		rc = -errno;
+		goto out;
+	}
+	if (close(fd)) {
+		fd = -1;
+		rc = -errno;
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, dst))
+		rc = -errno;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc && tmp)
+		unlink(tmp);
+	free(tmp);
+	free(dst);
+	return rc;
+}
+
+char *pxe_pem_x509(X509 *x)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data, *out = NULL;
+	long len;
+
+	if (!bio)
+		return NULL;
+	if (PEM_write_bio_X509(bio, x) == 1) {
+		len = BIO_get_mem_data(bio, &data);
+		if (len > 0)
+			out = strndup(data, (size_t)len);
+	}
+	BIO_free(bio);
+	return out;
+}
+
+int pxe_key_hash(EVP_PKEY *key, uint8_t out[32])
+{
+	unsigned char *der = NULL;
+	unsigned int mdlen = 32;
+	int len, rc = 0;
+
+	len = i2d_PUBKEY(key, &der);
+	if (len <= 0)
+		return -EINVAL;
+	if (EVP_Digest(der, (size_t)len, out, &mdlen, EVP_sha256(), NULL) != 1)
+		rc = -EINVAL;
+	OPENSSL_free(der);
+	return rc;
+}
