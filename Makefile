@@ -12,7 +12,7 @@ override CFLAGS += $(WARN) $(WERROR) -MMD -MP -Ilib -Ihv -Icluster
 B := build
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 
-LIB_SRC     := lib/log.c lib/ctl.c
+LIB_SRC     := lib/log.c lib/ctl.c lib/util.c
 HVCFG_SRC   := hv/cfg.c hv/domain.c hv/print.c
 HVLC_SRC    := hv/sim.c hv/libxl.c hv/libxl_map.c
 CTL_SRC     := cluster/clusterctl.c cluster/console.c

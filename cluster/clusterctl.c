@@ -23,6 +23,7 @@
 #include "clu.h"
 #include "ctl.h"
 #include "hv.h"
+#include "util.h"
 
 #define EXIT_USAGE 2
 
@@ -54,46 +55,14 @@ static int usage_error(const char *fmt, ...)
 /* Read a config file whole, refusing what the parser would refuse anyway. */
 static char *read_file(const char *path, size_t *len)
 {
-	struct stat st;
-	char *buf = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t done = 0;
+	char err[512], *buf;
 
-	if (fd < 0) {
-		fprintf(stderr, "clusterctl: %s: %s\n", path, strerror(errno));
+	if (xr_read_file(path, HV_CFG_MAX_BYTES, &buf, len, "a config", err,
+			 sizeof(err))) {
+		fprintf(stderr, "clusterctl: %s\n", err);
 		return NULL;
 	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		fprintf(stderr, "clusterctl: %s: not a regular file\n", path);
-		goto fail;
-	}
-	if ((size_t)st.st_size > HV_CFG_MAX_BYTES) {
-		fprintf(stderr, "clusterctl: %s: %lld bytes; a config is at most %u\n",
-			path, (long long)st.st_size, HV_CFG_MAX_BYTES);
-		goto fail;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		goto fail;
-	while (done < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + done, (size_t)st.st_size - done);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			fprintf(stderr, "clusterctl: %s: read failed\n", path);
-			goto fail;
-		}
-		done += (size_t)r;
-	}
-	buf[done] = '\0';
-	*len = done;
-	close(fd);
 	return buf;
-fail:
-	free(buf);
-	close(fd);
-	return NULL;
 }
 
 /* ---- talking to clusterd ---- */

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clu.h"
@@ -83,23 +85,88 @@ static int listen_on(const char *path)
 	return fd;
 }
 
-static void accept_client(int lfd, int *clients, int *nclients)
-{
-	struct timeval tv = { .tv_sec = CLU_CLIENT_TIMEOUT_S };
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+struct client {
+	int fd;
+	struct ctl_reader rd;
+	int64_t deadline_ms;	/* when a started request must be whole */
+};
 
-	if (fd < 0)
-		return;
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Returns false when the listening socket should rest (out of descriptors). */
+static bool accept_client(int lfd, struct client *clients, int *nclients)
+{
+	struct timeval tv = { .tv_sec = CLU_CLIENT_TIMEOUT_MS / 1000 };
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	struct client *c;
+
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE) {
+			log_warn("control: out of file descriptors; not accepting "
+				 "until a client leaves");
+			return false;
+		}
+		return true;
+	}
 	if (*nclients >= CLU_MAX_CLIENTS) {
 		log_warn("control: %d clients already connected; refusing one",
 			 CLU_MAX_CLIENTS);
 		close(fd);
-		return;
+		return true;
 	}
-	/* Requests are read whole; a stalled client can't hold us long. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* Replies are small; a client that never reads one is dropped. */
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	clients[(*nclients)++] = fd;
+	c = &clients[(*nclients)++];
+	c->fd = fd;
+	ctl_reader_init(&c->rd);
+	c->deadline_ms = 0;
+	return true;
+}
+
+static void drop_client(struct client *clients, int *nclients, int i)
+{
+	close(clients[i].fd);
+	ctl_reader_dispose(&clients[i].rd);
+	clients[i] = clients[--*nclients];
+}
+
+/*
+ * serve_client - read what arrived; act on a whole request.
+ * Return: true to keep the client.  Reads never block, so one slow client
+ * holds up nobody.
+ */
+static bool serve_client(struct clu_daemon *d, struct client *c)
+{
+	struct json_object *req;
+	char err[CTL_ERR_LEN] = "";
+	uint16_t type;
+	int rc;
+
+	for (;;) {
+		rc = ctl_reader_feed(&c->rd, c->fd, false, true, &type, &req, err);
+		if (rc == 0) {
+			if (c->rd.got && !c->deadline_ms)
+				c->deadline_ms = now_ms() + CLU_CLIENT_TIMEOUT_MS;
+			return true;
+		}
+		if (rc == -EPIPE)
+			return false;
+		if (rc < 0) {
+			clu_control_refuse(c->fd, rc, err);
+			return false;
+		}
+		c->deadline_ms = 0;
+		rc = clu_control_dispatch(d, c->fd, type, req);
+		json_object_put(req);
+		if (rc)
+			return false;
+	}
 }
 
 int main(int argc, char **argv)
@@ -115,17 +182,19 @@ int main(int argc, char **argv)
 	const char *sock_path = getenv("XENRACK_SOCKET");
 	const char *hv_name = "libxl";
 	struct clu_daemon d = { 0 };
-	int clients[CLU_MAX_CLIENTS], nclients = 0;
+	struct client clients[CLU_MAX_CLIENTS];
+	int nclients = 0;
+	bool accepting = true;
 	char err[HV_ERR_LEN] = "";
 	bool use_syslog = false;
 	sigset_t mask;
-	int lfd, sfd, c, rc;
+	int lfd, sfd, opt, rc;
 
 	if (!sock_path)
 		sock_path = CTL_SOCKET;
 	gethostname(d.node, sizeof(d.node) - 1);
-	while ((c = getopt_long(argc, argv, "s:n:h", opts, NULL)) != -1) {
-		switch (c) {
+	while ((opt = getopt_long(argc, argv, "s:n:h", opts, NULL)) != -1) {
+		switch (opt) {
 		case 's': sock_path = optarg; break;
 		case 'n': snprintf(d.node, sizeof(d.node), "%s", optarg); break;
 		case 'H': hv_name = optarg; break;
@@ -162,16 +231,29 @@ int main(int argc, char **argv)
 	for (;;) {
 		struct pollfd fds[2 + CLU_MAX_CLIENTS + MAX_BACKEND_FDS];
 		int nfds = 0, nbe = MAX_BACKEND_FDS, timeout = -1, i, r;
+		int64_t now = now_ms();
 
 		fds[nfds++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-		fds[nfds++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
-		for (i = 0; i < nclients; i++)
-			fds[nfds++] = (struct pollfd){ .fd = clients[i], .events = POLLIN };
-		if (d.hv->poll_prepare &&
-		    d.hv->poll_prepare(d.be, fds + nfds, &nbe, &timeout))
-			fatal("backend needs more than %d descriptors", MAX_BACKEND_FDS);
-		if (!d.hv->poll_prepare)
+		fds[nfds++] = (struct pollfd){ .fd = accepting ? lfd : -1, .events = POLLIN };
+		for (i = 0; i < nclients; i++) {
+			fds[nfds++] = (struct pollfd){ .fd = clients[i].fd, .events = POLLIN };
+			if (clients[i].deadline_ms) {
+				int left = (int)(clients[i].deadline_ms - now);
+
+				left = left < 0 ? 0 : left;
+				timeout = timeout < 0 || left < timeout ? left : timeout;
+			}
+		}
+		if (d.hv->poll_prepare) {
+			int be_timeout = -1;
+
+			if (d.hv->poll_prepare(d.be, fds + nfds, &nbe, &be_timeout))
+				fatal("backend needs more than %d descriptors", MAX_BACKEND_FDS);
+			if (be_timeout >= 0 && (timeout < 0 || be_timeout < timeout))
+				timeout = be_timeout;
+		} else {
 			nbe = 0;
+		}
 		r = poll(fds, (nfds_t)(nfds + nbe), timeout);
 		if (r < 0 && errno != EINTR)
 			fatal("poll: %s", strerror(errno));
@@ -179,23 +261,33 @@ int main(int argc, char **argv)
 			continue;
 		if (fds[0].revents)
 			break;
-		/* Clients first, newest last, removing the ones that hung up. */
+		/* Newest first, so dropping one moves an already served client. */
+		now = now_ms();
 		for (i = nclients - 1; i >= 0; i--) {
-			if (!fds[2 + i].revents)
-				continue;
-			if (clu_control_serve(&d, clients[i])) {
-				close(clients[i]);
-				clients[i] = clients[--nclients];
+			struct client *c = &clients[i];
+			bool keep = true;
+
+			if (fds[2 + i].revents)
+				keep = serve_client(&d, c);
+			if (keep && c->deadline_ms && now >= c->deadline_ms) {
+				log_warn("control: a client sent %zu bytes of a request "
+					 "and then nothing for %d ms; dropped",
+					 c->rd.got, CLU_CLIENT_TIMEOUT_MS);
+				keep = false;
+			}
+			if (!keep) {
+				drop_client(clients, &nclients, i);
+				accepting = true;
 			}
 		}
 		if (fds[1].revents)
-			accept_client(lfd, clients, &nclients);
+			accepting = accept_client(lfd, clients, &nclients);
 		if (d.hv->poll_dispatch)
 			d.hv->poll_dispatch(d.be, fds + nfds, nbe);
 	}
 	log_info("stopping; domains keep running");
 	while (nclients)
-		close(clients[--nclients]);
+		drop_client(clients, &nclients, nclients - 1);
 	close(lfd);
 	unlink(sock_path);
 	d.hv->close(d.be);

@@ -14,6 +14,7 @@
 #include "clu.h"
 #include "ctl.h"
 #include "log.h"
+#include "util.h"
 
 #define CFG_FILE_MAX 255
 
@@ -49,7 +50,7 @@ static int resolve(struct clu_daemon *d, const char *name,
 static const char *domain_arg(struct json_object *req, struct hv_dominfo *info,
 			      struct clu_daemon *d, char *err, int *rc)
 {
-	const char *name = ctl_get_str(req, "name", HV_NAME_MAX, err);
+	const char *name = xr_json_str(req, "name", HV_NAME_MAX, err, CTL_ERR_LEN);
 
 	if (!name) {
 		*rc = -EINVAL;
@@ -172,10 +173,10 @@ static int h_create(struct clu_daemon *d, struct json_object *req,
 	int rc;
 
 	(void)pass_fd;
-	file = ctl_get_str(req, "file", CFG_FILE_MAX, err);
+	file = xr_json_str(req, "file", CFG_FILE_MAX, err, CTL_ERR_LEN);
 	if (!file)
 		return -EINVAL;
-	text = ctl_get_str(req, "config", HV_CFG_MAX_BYTES, err);
+	text = xr_json_str(req, "config", HV_CFG_MAX_BYTES, err, CTL_ERR_LEN);
 	if (!text)
 		return -EINVAL;
 	hv_domain_init(&dom);
@@ -211,9 +212,14 @@ out:
 
 typedef int (*domain_op)(struct hv_backend *be, uint32_t domid, char *err);
 
+/*
+ * simple_op - apply @op to the domain named in @req.
+ * @flag, @want: refuse unless state flag @flag ('p') is set (@want true) or
+ * clear (@want false); @flag 0 checks nothing.  @why says what it is instead.
+ */
 static int simple_op(struct clu_daemon *d, struct json_object *req,
-		     domain_op op, const char *verb, const char *refuse_state,
-		     char state_flag, char *err)
+		     domain_op op, const char *verb, char flag, bool want,
+		     const char *why, char *err)
 {
 	struct hv_dominfo info;
 	int rc;
@@ -224,8 +230,8 @@ static int simple_op(struct clu_daemon *d, struct json_object *req,
 		snprintf(err, CTL_ERR_LEN, "refusing to %s Domain-0", verb);
 		return -EPERM;
 	}
-	if (refuse_state && strchr(info.state, state_flag)) {
-		snprintf(err, CTL_ERR_LEN, "domain '%s' is %s", info.name, refuse_state);
+	if (flag && (strchr(info.state, flag) != NULL) != want) {
+		snprintf(err, CTL_ERR_LEN, "domain '%s' is %s", info.name, why);
 		return -EALREADY;
 	}
 	rc = op(d->be, info.domid, err);
@@ -239,7 +245,7 @@ static int h_shutdown(struct clu_daemon *d, struct json_object *req,
 {
 	(void)reply;
 	(void)pass_fd;
-	return simple_op(d, req, d->hv->shutdown, "shut down", NULL, 0, err);
+	return simple_op(d, req, d->hv->shutdown, "shut down", 0, false, NULL, err);
 }
 
 static int h_destroy(struct clu_daemon *d, struct json_object *req,
@@ -247,7 +253,7 @@ static int h_destroy(struct clu_daemon *d, struct json_object *req,
 {
 	(void)reply;
 	(void)pass_fd;
-	return simple_op(d, req, d->hv->destroy, "destroy", NULL, 0, err);
+	return simple_op(d, req, d->hv->destroy, "destroy", 0, false, NULL, err);
 }
 
 static int h_pause(struct clu_daemon *d, struct json_object *req,
@@ -255,24 +261,17 @@ static int h_pause(struct clu_daemon *d, struct json_object *req,
 {
 	(void)reply;
 	(void)pass_fd;
-	return simple_op(d, req, d->hv->pause, "pause", "already paused", 'p', err);
+	return simple_op(d, req, d->hv->pause, "pause", 'p', false,
+			 "already paused", err);
 }
 
 static int h_unpause(struct clu_daemon *d, struct json_object *req,
 		     struct json_object *reply, int *pass_fd, char *err)
 {
-	struct hv_dominfo info;
-	int rc;
-
 	(void)reply;
 	(void)pass_fd;
-	if (!domain_arg(req, &info, d, err, &rc))
-		return rc;
-	if (!strchr(info.state, 'p')) {
-		snprintf(err, CTL_ERR_LEN, "domain '%s' is not paused", info.name);
-		return -EALREADY;
-	}
-	return simple_op(d, req, d->hv->unpause, "unpause", NULL, 0, err);
+	return simple_op(d, req, d->hv->unpause, "unpause", 'p', true,
+			 "not paused", err);
 }
 
 static int h_console(struct clu_daemon *d, struct json_object *req,
@@ -301,45 +300,69 @@ static const handler_fn handlers[CTL_TYPE_MAX] = {
 	[CTL_CONSOLE] = h_console,
 };
 
+static void add_error(struct json_object *reply, int rc, const char *err)
+{
+	const char *name = strerrorname_np(-rc);
+
+	json_object_object_add(reply, "ok", json_object_new_boolean(0));
+	json_object_object_add(reply, "errno", json_object_new_string(name ? name : "EIO"));
+	json_object_object_add(reply, "error", json_object_new_string(
+		err && err[0] ? err : strerror(-rc)));
+}
+
+void clu_control_refuse(int fd, int rc, const char *err)
+{
+	struct json_object *reply = json_object_new_object();
+
+	log_warn("control: bad request: %s", err);
+	add_error(reply, rc, err);
+	ctl_send(fd, CTL_REPLY, reply, -1);
+	json_object_put(reply);
+}
+
+int clu_control_dispatch(struct clu_daemon *d, int fd, uint16_t type,
+			 struct json_object *req)
+{
+	struct json_object *reply;
+	char err[CTL_ERR_LEN] = "";
+	int pass_fd = -1;
+	int rc;
+
+	if (type >= CTL_TYPE_MAX || !handlers[type]) {
+		snprintf(err, sizeof(err), "message type %u is not a request", type);
+		clu_control_refuse(fd, -EPROTO, err);
+		return -EPROTO;
+	}
+	log_debug("clu", "request %s", ctl_type_name(type));
+	reply = json_object_new_object();
+	rc = handlers[type](d, req, reply, &pass_fd, err);
+	if (rc)
+		add_error(reply, rc, err);
+	else
+		json_object_object_add(reply, "ok", json_object_new_boolean(1));
+	rc = ctl_send(fd, CTL_REPLY, reply, pass_fd);
+	if (pass_fd >= 0)
+		close(pass_fd);
+	json_object_put(reply);
+	return rc;
+}
+
 int clu_control_serve(struct clu_daemon *d, int fd)
 {
-	struct json_object *req = NULL, *reply = json_object_new_object();
+	struct json_object *req = NULL;
 	char err[CTL_ERR_LEN] = "";
 	uint16_t type = 0;
-	int pass_fd = -1;
-	int rc, src;
+	int rc;
 
 	rc = ctl_recv(fd, &type, &req, NULL, err);
 	if (rc == -EPIPE)
-		goto out;
-	if (!rc && (type >= CTL_TYPE_MAX || !handlers[type])) {
-		snprintf(err, sizeof(err), "message type %u is not a request", type);
-		rc = -EPROTO;
-	}
+		return rc;
 	if (rc) {
 		/* Say why, then hang up: the stream can't be trusted any more. */
-		log_warn("control: bad request: %s", err);
-		json_object_object_add(reply, "ok", json_object_new_boolean(0));
-		json_object_object_add(reply, "errno", json_object_new_string(strerrorname_np(-rc)));
-		json_object_object_add(reply, "error", json_object_new_string(err));
-		ctl_send(fd, CTL_REPLY, reply, -1);
-		goto out;
+		clu_control_refuse(fd, rc, err);
+		return rc;
 	}
-	log_debug("clu", "request %s", ctl_type_name(type));
-	src = handlers[type](d, req, reply, &pass_fd, err);
-	json_object_object_add(reply, "ok", json_object_new_boolean(src == 0));
-	if (src) {
-		const char *name = strerrorname_np(-src);
-
-		json_object_object_add(reply, "errno", json_object_new_string(name ? name : "EIO"));
-		json_object_object_add(reply, "error", json_object_new_string(
-			err[0] ? err : strerror(-src)));
-	}
-	rc = ctl_send(fd, CTL_REPLY, reply, pass_fd);
-out:
-	if (pass_fd >= 0)
-		close(pass_fd);
+	rc = clu_control_dispatch(d, fd, type, req);
 	json_object_put(req);
-	json_object_put(reply);
 	return rc;
 }

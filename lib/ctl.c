@@ -94,170 +94,183 @@ int ctl_send(int fd, uint16_t type, struct json_object *body, int pass_fd)
 	return write_all(fd, json, len);
 }
 
-/* Read exactly @len bytes; the first read may carry a descriptor. */
-static int read_all(int fd, void *buf, size_t len, int *got_fd, bool *eof_at_start)
+void ctl_reader_init(struct ctl_reader *r)
 {
-	char *p = buf;
-	size_t done = 0;
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+}
 
-	while (done < len) {
-		union {
-			char buf[CMSG_SPACE(sizeof(int))];
-			struct cmsghdr align;
-		} ctrl;
-		struct iovec iov = { .iov_base = p + done, .iov_len = len - done };
-		struct msghdr msg = {
-			.msg_iov = &iov, .msg_iovlen = 1,
-			.msg_control = ctrl.buf, .msg_controllen = sizeof(ctrl.buf),
-		};
-		struct cmsghdr *c;
-		ssize_t r = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+void ctl_reader_dispose(struct ctl_reader *r)
+{
+	free(r->body);
+	if (r->fd >= 0)
+		close(r->fd);
+	ctl_reader_init(r);
+}
 
-		if (r < 0 && errno == EINTR)
+/* One recvmsg() into @buf; a passed descriptor is kept only if wanted. */
+static ssize_t recv_some(struct ctl_reader *r, int fd, void *buf, size_t len,
+			 bool want_fd, bool dontwait)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctrl;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctrl.buf, .msg_controllen = sizeof(ctrl.buf),
+	};
+	struct cmsghdr *c;
+	ssize_t n;
+
+	do {
+		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | (dontwait ? MSG_DONTWAIT : 0));
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		int passed;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
-		if (r < 0)
-			return -errno;
-		for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-			int passed;
-
-			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-				continue;
-			memcpy(&passed, CMSG_DATA(c), sizeof(int));
-			if (got_fd && *got_fd < 0)
-				*got_fd = passed;
-			else
-				close(passed);	/* nobody asked for it */
-		}
-		if (r == 0) {
-			if (eof_at_start)
-				*eof_at_start = done == 0;
-			return -ECONNRESET;
-		}
-		done += (size_t)r;
+		memcpy(&passed, CMSG_DATA(c), sizeof(int));
+		if (want_fd && r->fd < 0)
+			r->fd = passed;
+		else
+			close(passed);	/* nobody asked for it */
 	}
-	return 0;
+	return n;
+}
+
+/* The header is whole: check every field before trusting the length. */
+static int check_header(struct ctl_reader *r, char *err)
+{
+	const struct ctl_hdr *h = &r->hdr;
+	uint16_t type = ntohs(h->type);
+
+	if (ntohl(h->magic) != CTL_MAGIC) {
+		snprintf(err, CTL_ERR_LEN, "bad magic 0x%08x: not a xenrack control message",
+			 ntohl(h->magic));
+		return -EPROTO;
+	}
+	if (ntohs(h->version) != CTL_VERSION) {
+		snprintf(err, CTL_ERR_LEN, "protocol version %u is not supported (this side speaks %u)",
+			 ntohs(h->version), CTL_VERSION);
+		return -EPROTONOSUPPORT;
+	}
+	if (h->reserved) {
+		snprintf(err, CTL_ERR_LEN, "reserved header field is 0x%08x, expected 0",
+			 ntohl(h->reserved));
+		return -EPROTO;
+	}
+	if (!ctl_type_name(type)) {
+		snprintf(err, CTL_ERR_LEN, "unknown message type %u", type);
+		return -EPROTO;
+	}
+	r->len = ntohl(h->length);
+	if (r->len > CTL_MAX_BODY || r->len < 2) {
+		snprintf(err, CTL_ERR_LEN, "%s message body of %u bytes: expected 2 to %u",
+			 ctl_type_name(type), r->len, CTL_MAX_BODY);
+		return -EMSGSIZE;
+	}
+	r->body = malloc(r->len);
+	return r->body ? 0 : -ENOMEM;
+}
+
+static int parse_body(struct ctl_reader *r, struct json_object **body, char *err)
+{
+	const char *name = ctl_type_name(ntohs(r->hdr.type));
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *obj;
+	int rc = 0;
+
+	if (!tok)
+		return -ENOMEM;
+	obj = json_tokener_parse_ex(tok, r->body, (int)r->len);
+	if (!obj || json_tokener_get_error(tok) != json_tokener_success ||
+	    tok->char_offset != (int)r->len) {
+		snprintf(err, CTL_ERR_LEN, "%s body is not valid JSON (%s at byte %d)",
+			 name, json_tokener_error_desc(json_tokener_get_error(tok)),
+			 tok->char_offset);
+		rc = -EBADMSG;
+	} else if (!json_object_is_type(obj, json_type_object)) {
+		snprintf(err, CTL_ERR_LEN, "%s body is not a JSON object", name);
+		rc = -EBADMSG;
+	}
+	json_tokener_free(tok);
+	if (rc)
+		json_object_put(obj);
+	else
+		*body = obj;
+	return rc;
+}
+
+int ctl_reader_feed(struct ctl_reader *r, int fd, bool want_fd, bool dontwait,
+		    uint16_t *type, struct json_object **body, char *err)
+{
+	ssize_t n;
+	int rc;
+
+	*body = NULL;
+	while (r->got < sizeof(r->hdr) + r->len) {
+		bool in_hdr = r->got < sizeof(r->hdr);
+
+		if (in_hdr)
+			n = recv_some(r, fd, (char *)&r->hdr + r->got,
+				      sizeof(r->hdr) - r->got, want_fd, dontwait);
+		else
+			n = recv_some(r, fd, r->body + (r->got - sizeof(r->hdr)),
+				      sizeof(r->hdr) + r->len - r->got, want_fd, dontwait);
+		if (n == -EAGAIN || n == -EWOULDBLOCK)
+			return 0;
+		if (n < 0) {
+			snprintf(err, CTL_ERR_LEN, "reading a message: %s", strerror((int)-n));
+			return (int)n;
+		}
+		if (n == 0) {
+			if (r->got == 0)
+				return -EPIPE;
+			if (in_hdr)
+				snprintf(err, CTL_ERR_LEN, "connection closed after %zu of "
+					 "%zu header bytes", r->got, sizeof(r->hdr));
+			else
+				snprintf(err, CTL_ERR_LEN, "connection closed after %zu of "
+					 "%u body bytes", r->got - sizeof(r->hdr), r->len);
+			return -EBADMSG;
+		}
+		r->got += (size_t)n;
+		if (in_hdr && r->got == sizeof(r->hdr)) {
+			rc = check_header(r, err);
+			if (rc)
+				return rc;
+		}
+	}
+	rc = parse_body(r, body, err);
+	if (rc)
+		return rc;
+	*type = ntohs(r->hdr.type);
+	free(r->body);
+	r->body = NULL;
+	r->got = 0;
+	r->len = 0;
+	return 1;
 }
 
 int ctl_recv(int fd, uint16_t *type, struct json_object **body, int *got_fd,
 	     char *err)
 {
-	struct json_tokener *tok = NULL;
-	struct json_object *obj = NULL;
-	struct ctl_hdr h;
-	bool eof_at_start = false;
-	char *buf = NULL;
-	uint32_t len;
+	struct ctl_reader r;
 	int rc;
 
-	*body = NULL;
-	if (got_fd)
-		*got_fd = -1;
-	rc = read_all(fd, &h, sizeof(h), got_fd, &eof_at_start);
-	if (rc == -ECONNRESET && eof_at_start)
-		return -EPIPE;
-	if (rc) {
-		snprintf(err, CTL_ERR_LEN, "reading message header: %s", strerror(-rc));
-		goto out;
-	}
-	if (ntohl(h.magic) != CTL_MAGIC) {
-		snprintf(err, CTL_ERR_LEN, "bad magic 0x%08x: not a xenrack control message",
-			 ntohl(h.magic));
-		rc = -EPROTO;
-		goto out;
-	}
-	if (ntohs(h.version) != CTL_VERSION) {
-		snprintf(err, CTL_ERR_LEN, "protocol version %u is not supported (this side speaks %u)",
-			 ntohs(h.version), CTL_VERSION);
-		rc = -EPROTONOSUPPORT;
-		goto out;
-	}
-	if (h.reserved) {
-		snprintf(err, CTL_ERR_LEN, "reserved header field is 0x%08x, expected 0",
-			 ntohl(h.reserved));
-		rc = -EPROTO;
-		goto out;
-	}
-	*type = ntohs(h.type);
-	if (!ctl_type_name(*type)) {
-		snprintf(err, CTL_ERR_LEN, "unknown message type %u", *type);
-		rc = -EPROTO;
-		goto out;
-	}
-	len = ntohl(h.length);
-	if (len > CTL_MAX_BODY || len < 2) {
-		snprintf(err, CTL_ERR_LEN, "%s message body of %u bytes: expected 2 to %u",
-			 ctl_type_name(*type), len, CTL_MAX_BODY);
-		rc = -EMSGSIZE;
-		goto out;
-	}
-	buf = malloc(len);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	rc = read_all(fd, buf, len, NULL, NULL);
-	if (rc) {
-		snprintf(err, CTL_ERR_LEN, "reading %u-byte %s body: %s", len,
-			 ctl_type_name(*type), strerror(-rc));
-		goto out;
-	}
-	tok = json_tokener_new();
-	if (!tok) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	obj = json_tokener_parse_ex(tok, buf, (int)len);
-	if (!obj || json_tokener_get_error(tok) != json_tokener_success ||
-	    tok->char_offset != (int)len) {
-		snprintf(err, CTL_ERR_LEN, "%s body is not valid JSON (%s at byte %d)",
-			 ctl_type_name(*type),
-			 json_tokener_error_desc(json_tokener_get_error(tok)),
-			 tok->char_offset);
-		rc = -EBADMSG;
-		goto out;
-	}
-	if (!json_object_is_type(obj, json_type_object)) {
-		snprintf(err, CTL_ERR_LEN, "%s body is not a JSON object",
-			 ctl_type_name(*type));
-		rc = -EBADMSG;
-		goto out;
-	}
-	*body = obj;
-	obj = NULL;
-	rc = 0;
-out:
-	json_object_put(obj);
-	if (tok)
-		json_tokener_free(tok);
-	free(buf);
-	if (rc && got_fd && *got_fd >= 0) {
-		close(*got_fd);
+	ctl_reader_init(&r);
+	rc = ctl_reader_feed(&r, fd, got_fd != NULL, false, type, body, err);
+	if (rc == 1 && got_fd) {
+		*got_fd = r.fd;
+		r.fd = -1;
+	} else if (got_fd) {
 		*got_fd = -1;
 	}
-	return rc;
-}
-
-const char *ctl_get_str(struct json_object *body, const char *key,
-			size_t maxlen, char *err)
-{
-	struct json_object *v;
-	const char *s;
-	size_t len;
-
-	if (!json_object_object_get_ex(body, key, &v)) {
-		snprintf(err, CTL_ERR_LEN, "field '%s' missing", key);
-		return NULL;
-	}
-	if (!json_object_is_type(v, json_type_string)) {
-		snprintf(err, CTL_ERR_LEN, "field '%s' is not a string", key);
-		return NULL;
-	}
-	s = json_object_get_string(v);
-	len = (size_t)json_object_get_string_len(v);
-	if (len == 0 || len > maxlen || strlen(s) != len) {
-		snprintf(err, CTL_ERR_LEN, "field '%s' must be 1 to %zu bytes without NUL",
-			 key, maxlen);
-		return NULL;
-	}
-	return s;
+	ctl_reader_dispose(&r);
+	return rc == 1 ? 0 : rc;
 }

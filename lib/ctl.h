@@ -12,6 +12,7 @@
 #ifndef XR_CTL_H
 #define XR_CTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,7 +20,9 @@ struct json_object;
 
 #define CTL_MAGIC       0x58524354u	/* "XRCT" */
 #define CTL_VERSION     1
-#define CTL_MAX_BODY    (2u << 20)	/* a config is at most 1 MiB */
+/* A config is at most 1 MiB; JSON escaping may grow it, up to 6x for
+ * control characters, so the cap leaves room for that. */
+#define CTL_MAX_BODY    (6u << 20)
 #define CTL_SOCKET      "/run/xenrack/clusterd.sock"
 #define CTL_ERR_LEN     256
 
@@ -57,6 +60,38 @@ const char *ctl_type_name(uint16_t type);
  */
 int ctl_send(int fd, uint16_t type, struct json_object *body, int pass_fd);
 
+/*
+ * An incremental reader, for a daemon that must never block on one client:
+ * feed it whenever the socket is readable.
+ */
+struct ctl_reader {
+	struct ctl_hdr hdr;	/* as received (big-endian) */
+	char *body;
+	uint32_t len;		/* body length, once the header is checked */
+	size_t got;		/* bytes of header + body received */
+	int fd;			/* a passed descriptor, or -1 */
+};
+
+void ctl_reader_init(struct ctl_reader *r);
+void ctl_reader_dispose(struct ctl_reader *r);
+
+/**
+ * ctl_reader_feed - read what has arrived of one message
+ * @r:        the reader
+ * @fd:       connected socket
+ * @want_fd:  keep a passed descriptor in @r->fd (otherwise close it)
+ * @dontwait: don't block (MSG_DONTWAIT); otherwise read until whole
+ * @type:     receives the message type
+ * @body:     receives the JSON object (caller puts it)
+ * @err:      receives what was wrong (CTL_ERR_LEN bytes)
+ * Return: 1 when a whole, valid message was read; 0 when more is needed;
+ * -EPIPE at a clean end of stream between messages; -EPROTO,
+ * -EPROTONOSUPPORT, -EMSGSIZE, -EBADMSG for a bad or truncated message;
+ * other negative errno on I/O.
+ */
+int ctl_reader_feed(struct ctl_reader *r, int fd, bool want_fd, bool dontwait,
+		    uint16_t *type, struct json_object **body, char *err);
+
 /**
  * ctl_recv - read and validate one message
  * @fd:      connected socket
@@ -64,17 +99,9 @@ int ctl_send(int fd, uint16_t type, struct json_object *body, int pass_fd);
  * @body:    receives the JSON object (caller puts it)
  * @got_fd:  receives a passed descriptor or -1; NULL refuses any
  * @err:     receives a description of what was wrong (CTL_ERR_LEN bytes)
- * Return: 0; -EPIPE at a clean end of stream; -EPROTO, -EPROTONOSUPPORT,
- * -EMSGSIZE, -EBADMSG for a bad message; other negative errno on I/O.
+ * Return: 0, or as ctl_reader_feed() but never 1.
  */
 int ctl_recv(int fd, uint16_t *type, struct json_object **body, int *got_fd,
 	     char *err);
-
-/**
- * ctl_get_str - fetch string field @key of @body, 1 to @maxlen bytes
- * Return: the string (owned by @body) or NULL with @err set.
- */
-const char *ctl_get_str(struct json_object *body, const char *key,
-			size_t maxlen, char *err);
 
 #endif

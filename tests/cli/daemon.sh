@@ -40,6 +40,20 @@ for _ in $(seq 50); do [ -S "$XENRACK_SOCKET" ] && break; sleep 0.1; done
 "$top/build/clusterd" --hv sim 2>"$tmp/err2"; rc=$?
 [ $rc -ne 0 ] && grep -q "already serving" "$tmp/err2" && ok || bad "second clusterd started (rc $rc)"
 
+# A client that sends half a header and stalls holds up nobody, and is
+# dropped after the request deadline (5 s).
+(printf 'XRCT'; sleep 8) | socat - "UNIX-CONNECT:$XENRACK_SOCKET" >/dev/null 2>&1 &
+slow=$!
+sleep 0.5
+t0=$(date +%s%N)
+expect 0 list
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ $ms -lt 2000 ] && ok || bad "list took $ms ms beside a stalled client"
+for _ in $(seq 80); do grep -q 'sent 4 bytes of a request' "$tmp/clusterd.log" && break; sleep 0.1; done
+grep -q 'sent 4 bytes of a request and then nothing for 5000 ms; dropped' "$tmp/clusterd.log" &&
+	ok || bad "stalled client not dropped"
+kill $slow 2>/dev/null; wait $slow 2>/dev/null
+
 # The seed's config with only the paths changed.
 : >"$tmp/vmlinuz"; truncate -s 64M "$tmp/nbsd-disk"
 sed -e "s|/netbsd-XEN2_DOMU|$tmp/vmlinuz|" \
@@ -84,7 +98,10 @@ exec 9>"$tmp/in"
 for _ in $(seq 50); do grep -q booting "$tmp/console" 2>/dev/null && break; sleep 0.1; done
 printf '\035' >&9
 exec 9>&-
-if wait "$cpid"; then ok; else bad "console exit status"; fi
+for _ in $(seq 100); do kill -0 "$cpid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$cpid" 2>/dev/null; then
+	bad "console did not leave on Ctrl-]"; kill "$cpid"
+elif wait "$cpid"; then ok; else bad "console exit status"; fi
 has console "[sim] domain NetBSD (id 1) booting"
 
 expect 0 shutdown -w NetBSD

@@ -275,7 +275,7 @@ static void test_refusals(void **state)
 	json_object_put(r);
 	r = ask(CTL_PAUSE, named("0123456789012345678901234567890123456789"
 				 "012345678901234567890123456789"), &rc, NULL);
-	assert_non_null(strstr(field(r, "error"), "1 to 63 bytes"));
+	assert_non_null(strstr(field(r, "error"), "bytes, expected 1 to 63 without NUL"));
 	json_object_put(r);
 	o = json_object_new_object();
 	json_object_object_add(o, "file", json_object_new_string("x.cfg"));

@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "ctl.h"
+#include "util.h"
 
 static int sp[2];
 
@@ -63,13 +64,13 @@ static void test_round_trip(void **state)
 	assert_int_equal(ctl_send(sp[0], CTL_PAUSE, o, -1), 0);
 	assert_int_equal(ctl_recv(sp[1], &type, &got, NULL, err), 0);
 	assert_int_equal(type, CTL_PAUSE);
-	assert_string_equal(ctl_get_str(got, "name", 63, err), "NetBSD");
-	assert_null(ctl_get_str(got, "name", 3, err));
-	assert_non_null(strstr(err, "1 to 3 bytes"));
-	assert_null(ctl_get_str(got, "other", 63, err));
+	assert_string_equal(xr_json_str(got, "name", 63, err, sizeof(err)), "NetBSD");
+	assert_null(xr_json_str(got, "name", 3, err, sizeof(err)));
+	assert_string_equal(err, "field 'name': 6 bytes, expected 1 to 3 without NUL");
+	assert_null(xr_json_str(got, "other", 63, err, sizeof(err)));
 	assert_non_null(strstr(err, "missing"));
 	json_object_object_add(got, "n", json_object_new_int(1));
-	assert_null(ctl_get_str(got, "n", 63, err));
+	assert_null(xr_json_str(got, "n", 63, err, sizeof(err)));
 	assert_non_null(strstr(err, "not a string"));
 	assert_true(json_object_object_get_ex(got, "name", &v));
 	json_object_put(o);
@@ -165,8 +166,8 @@ static void test_truncated(void **state)
 	(void)state;
 	send_raw(CTL_MAGIC, CTL_VERSION, CTL_LIST, 10, 0, "{}", 2);
 	shutdown(sp[0], SHUT_WR);
-	assert_int_equal(recv_one(err), -ECONNRESET);
-	assert_non_null(strstr(err, "10-byte list body"));
+	assert_int_equal(recv_one(err), -EBADMSG);
+	assert_string_equal(err, "connection closed after 2 of 10 body bytes");
 }
 
 static void test_truncated_header(void **state)
@@ -176,7 +177,8 @@ static void test_truncated_header(void **state)
 	(void)state;
 	assert_int_equal(write(sp[0], "XRC", 3), 3);
 	shutdown(sp[0], SHUT_WR);
-	assert_int_equal(recv_one(err), -ECONNRESET);
+	assert_int_equal(recv_one(err), -EBADMSG);
+	assert_string_equal(err, "connection closed after 3 of 16 header bytes");
 }
 
 static void test_bad_json(void **state)
@@ -194,6 +196,37 @@ static void test_bad_json(void **state)
 	assert_int_equal(recv_one(err), -EBADMSG);
 }
 
+/* A message that arrives a byte at a time is assembled without blocking. */
+static void test_incremental(void **state)
+{
+	struct json_object *o = json_object_new_object(), *got = NULL;
+	char wire[128], err[CTL_ERR_LEN];
+	struct ctl_reader r;
+	uint16_t type = 0;
+	ssize_t len;
+	int rc = 0;
+
+	(void)state;
+	json_object_object_add(o, "name", json_object_new_string("x"));
+	assert_int_equal(ctl_send(sp[0], CTL_DESTROY, o, -1), 0);
+	json_object_put(o);
+	len = read(sp[1], wire, sizeof(wire));
+	assert_true(len > 16);
+	ctl_reader_init(&r);
+	assert_int_equal(ctl_reader_feed(&r, sp[1], false, true, &type, &got, err), 0);
+	for (ssize_t i = 0; i < len; i++) {
+		assert_int_equal(write(sp[0], wire + i, 1), 1);
+		rc = ctl_reader_feed(&r, sp[1], false, true, &type, &got, err);
+		assert_int_equal(rc, i == len - 1 ? 1 : 0);
+	}
+	assert_int_equal(type, CTL_DESTROY);
+	assert_string_equal(xr_json_str(got, "name", 63, err, sizeof(err)), "x");
+	json_object_put(got);
+	/* The reader is ready for the next message. */
+	assert_int_equal(ctl_reader_feed(&r, sp[1], false, true, &type, &got, err), 0);
+	ctl_reader_dispose(&r);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -201,7 +234,7 @@ int main(void)
 		T(test_round_trip), T(test_fd_passing), T(test_clean_eof),
 		T(test_bad_magic), T(test_bad_version), T(test_reserved_nonzero),
 		T(test_unknown_type), T(test_oversize), T(test_truncated),
-		T(test_truncated_header), T(test_bad_json),
+		T(test_truncated_header), T(test_bad_json), T(test_incremental),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

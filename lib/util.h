@@ -1,0 +1,33 @@
+/*
+ * util.h - small helpers shared by the modules: capped file reads and
+ * checked JSON fields, each the one place that bounds untrusted input.
+ */
+#ifndef XR_UTIL_H
+#define XR_UTIL_H
+
+#include <stddef.h>
+
+struct json_object;
+
+/**
+ * xr_read_file - read a regular file of at most @max bytes, NUL-terminated
+ * @path:   the file
+ * @max:    the most bytes accepted
+ * @buf:    receives the contents (caller frees)
+ * @len:    receives their length, without the NUL
+ * @what:   what the file is, for the message ("a config")
+ * @err:    receives "PATH: reason" on failure
+ * @errlen: size of @err
+ * Return: 0, or a negative errno (-EFBIG when larger than @max).
+ */
+int xr_read_file(const char *path, size_t max, char **buf, size_t *len,
+		 const char *what, char *err, size_t errlen);
+
+/**
+ * xr_json_str - string field @key of object @o, 1 to @max bytes, no NUL
+ * Return: the string (owned by @o), or NULL with "field 'KEY' ..." in @err.
+ */
+const char *xr_json_str(struct json_object *o, const char *key, size_t max,
+			char *err, size_t errlen);
+
+#endif
