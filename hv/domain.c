@@ -431,7 +431,10 @@ static int disk_mode(struct tctx *t, const struct hv_cfg_value *v,
 		d->writable = true;
 	} else if (!strcmp(mode, "w!")) {
 		d->writable = true;
-		d->shared = true;
+		hv_diag_add(t->diag, HV_WARNING, pos->line, pos->col,
+			    "disk '%s': mode w! is read as w; Xen's block hotplug "
+			    "script still refuses a device another domain has "
+			    "writable", v->u.s);
 	} else {
 		err_at(t, pos, "disk '%s': mode '%s' is not valid, expected r or w",
 		       v->u.s, mode);
@@ -719,11 +722,9 @@ static const struct {
 } actions[] = {
 	{ "destroy", HV_ACT_DESTROY },
 	{ "restart", HV_ACT_RESTART },
-	{ "rename-restart", HV_ACT_RENAME_RESTART },
 	{ "preserve", HV_ACT_PRESERVE },
 	{ "coredump-destroy", HV_ACT_COREDUMP_DESTROY },
 	{ "coredump-restart", HV_ACT_COREDUMP_RESTART },
-	{ "soft-reset", HV_ACT_SOFT_RESET },
 };
 
 const char *hv_action_name(enum hv_action act)
@@ -751,9 +752,15 @@ static bool get_action(struct tctx *t, const char *key, enum hv_action *out)
 			return true;
 		}
 	}
-	err_at(t, v, "%s = \"%s\": expected destroy, restart, rename-restart, "
-	       "preserve, coredump-destroy, coredump-restart or soft-reset",
-	       key, v->u.s);
+	if (!strcmp(v->u.s, "rename-restart"))
+		err_at(t, v, "%s = \"rename-restart\" is not supported; use "
+		       "\"preserve\" to keep a dead domain for inspection", key);
+	else if (!strcmp(v->u.s, "soft-reset"))
+		err_at(t, v, "%s = \"soft-reset\" is for HVM guests; xenrack "
+		       "runs PV domains", key);
+	else
+		err_at(t, v, "%s = \"%s\": expected destroy, restart, preserve, "
+		       "coredump-destroy or coredump-restart", key, v->u.s);
 	return false;
 }
 

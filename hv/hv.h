@@ -118,12 +118,12 @@ struct hv_cfg_entry *hv_cfg_find(struct hv_cfg *cfg, const char *key);
 enum hv_action {
 	HV_ACT_DESTROY,
 	HV_ACT_RESTART,
-	HV_ACT_RENAME_RESTART,
 	HV_ACT_PRESERVE,
 	HV_ACT_COREDUMP_DESTROY,
 	HV_ACT_COREDUMP_RESTART,
-	HV_ACT_SOFT_RESET,
 };
+
+#define HV_DUMP_DIR "/var/lib/xenrack/dump"	/* where coredump-* write */
 
 enum hv_disk_type { HV_DISK_PHY, HV_DISK_FILE };
 
@@ -132,7 +132,6 @@ struct hv_disk {
 	char *target;		/* device or file path in Dom0 */
 	char *vdev;		/* name the guest sees, as written */
 	bool writable;
-	bool shared;		/* "w!": writable even if another domain has it */
 	unsigned line, col;
 };
 

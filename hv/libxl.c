@@ -7,11 +7,15 @@
  * and on_crash actions, which libxl records but leaves to the toolstack.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libxl.h>
@@ -28,7 +32,7 @@ struct watch {
 
 struct hv_backend {
 	libxl_ctx *ctx;
-	xentoollog_logger_stdiostream *logger;
+	xentoollog_logger logger;
 	struct watch *watches;
 	size_t nwatches;
 };
@@ -42,6 +46,28 @@ static int xl_errno(int rc)
 	case ERROR_NOPARAVIRT:   return -EOPNOTSUPP;
 	default:                 return -EIO;
 	}
+}
+
+/* libxl's messages go where ours go: stderr or syslog (log.h). */
+static void xtl_vmessage(xentoollog_logger *lg, xentoollog_level level,
+			 int errnoval, const char *context, const char *fmt,
+			 va_list ap)
+{
+	char buf[1024];
+	int prio = level >= XTL_ERROR ? 3 : level >= XTL_WARN ? 4 :
+		   level >= XTL_PROGRESS ? 6 : 7;
+
+	(void)lg;
+	if (prio == 7 && !log_debug_enabled("libxl"))
+		return;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	log_msg(prio, context ? context : "libxl", "%s%s%s", buf,
+		errnoval >= 0 ? ": " : "", errnoval >= 0 ? strerror(errnoval) : "");
+}
+
+static void xtl_destroy(xentoollog_logger *lg)
+{
+	(void)lg;	/* embedded in struct hv_backend */
 }
 
 static void watch_add(struct hv_backend *be, uint32_t domid)
@@ -84,19 +110,12 @@ static int xl_open(struct hv_backend **out, char *err)
 
 	if (!be)
 		return -ENOMEM;
-	be->logger = xtl_createlogger_stdiostream(stderr,
-			log_debug_enabled("libxl") ? XTL_DEBUG : XTL_WARN, 0);
-	if (!be->logger) {
-		snprintf(err, HV_ERR_LEN, "cannot create the libxl logger");
-		free(be);
-		return -ENOMEM;
-	}
-	rc = libxl_ctx_alloc(&be->ctx, LIBXL_VERSION, 0,
-			     (xentoollog_logger *)be->logger);
+	be->logger.vmessage = xtl_vmessage;
+	be->logger.destroy = xtl_destroy;
+	rc = libxl_ctx_alloc(&be->ctx, LIBXL_VERSION, 0, &be->logger);
 	if (rc) {
 		snprintf(err, HV_ERR_LEN, "cannot open libxl (is this Xen's Dom0, "
 			 "with xenstored running?)");
-		xtl_logger_destroy((xentoollog_logger *)be->logger);
 		free(be);
 		return -ENODEV;
 	}
@@ -119,7 +138,6 @@ static void xl_close(struct hv_backend *be)
 		watch_drop(be, be->watches[0].domid);
 	free(be->watches);
 	libxl_ctx_free(be->ctx);
-	xtl_logger_destroy((xentoollog_logger *)be->logger);
 	free(be);
 }
 
@@ -139,8 +157,8 @@ static int xl_create(struct hv_backend *be, const struct hv_domain *dom,
 		snprintf(err, HV_ERR_LEN, "libxl could not create domain %s "
 			 "(libxl error %d; the node's log has the details)",
 			 dom->name, rc);
-		/* libxl tears a half-built domain down itself; make sure. */
-		if (*domid != (uint32_t)INVALID_DOMID)
+		/* libxl tears a failed domain down itself, except when aborted. */
+		if (rc == ERROR_ABORTED && *domid != (uint32_t)INVALID_DOMID)
 			libxl_domain_destroy(be->ctx, *domid, NULL);
 		rc = xl_errno(rc);
 		goto out;
@@ -272,6 +290,27 @@ static int xl_console(struct hv_backend *be, uint32_t domid, int *fd, char *err)
 	return *fd < 0 ? rc : 0;
 }
 
+/* Write the dead domain's memory to HV_DUMP_DIR before it goes. */
+static void core_dump(struct hv_backend *be, uint32_t domid, const char *name)
+{
+	char path[256];
+	int rc;
+
+	if (mkdir(HV_DUMP_DIR, 0700) && errno != EEXIST) {
+		log_err("domain %s: cannot create %s: %s", name, HV_DUMP_DIR,
+			strerror(errno));
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s-%ld.core", HV_DUMP_DIR, name,
+		 (long)time(NULL));
+	rc = libxl_domain_core_dump(be->ctx, domid, path, NULL);
+	if (rc)
+		log_err("domain %s: core dump to %s failed (libxl error %d)",
+			name, path, rc);
+	else
+		log_info("domain %s: core dumped to %s", name, path);
+}
+
 /* Carry out the domain's configured action for why it stopped. */
 static void on_shutdown(struct hv_backend *be, uint32_t domid,
 			libxl_shutdown_reason reason)
@@ -279,6 +318,7 @@ static void on_shutdown(struct hv_backend *be, uint32_t domid,
 	libxl_domain_config dc;
 	libxl_action_on_shutdown act;
 	uint32_t newid = INVALID_DOMID;
+	const char *name;
 	int rc;
 
 	if (reason == LIBXL_SHUTDOWN_REASON_SUSPEND)
@@ -290,40 +330,34 @@ static void on_shutdown(struct hv_backend *be, uint32_t domid,
 			 domid);
 		act = LIBXL_ACTION_ON_SHUTDOWN_DESTROY;
 	} else {
-		switch (reason) {
-		case LIBXL_SHUTDOWN_REASON_POWEROFF: act = dc.on_poweroff; break;
-		case LIBXL_SHUTDOWN_REASON_REBOOT:   act = dc.on_reboot; break;
-		case LIBXL_SHUTDOWN_REASON_WATCHDOG: act = dc.on_watchdog; break;
-		case LIBXL_SHUTDOWN_REASON_SOFT_RESET: act = dc.on_soft_reset; break;
-		default:                             act = dc.on_crash; break;
-		}
+		act = hv_libxl_action(&dc, reason);
 	}
-	log_info("domain %u (%s) stopped: %s; action %s", domid,
-		 dc.c_info.name ? dc.c_info.name : "?",
+	name = dc.c_info.name ? dc.c_info.name : "?";
+	log_info("domain %u (%s) stopped: %s; action %s", domid, name,
 		 libxl_shutdown_reason_to_string(reason),
 		 libxl_action_on_shutdown_to_string(act));
-	switch (act) {
-	case LIBXL_ACTION_ON_SHUTDOWN_PRESERVE:
-		break;
-	case LIBXL_ACTION_ON_SHUTDOWN_RESTART:
-	case LIBXL_ACTION_ON_SHUTDOWN_RESTART_RENAME:
-	case LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_RESTART:
-		watch_drop(be, domid);
-		libxl_domain_destroy(be->ctx, domid, NULL);
-		rc = libxl_domain_create_new(be->ctx, &dc, &newid, NULL, NULL);
-		if (!rc)
-			rc = libxl_domain_unpause(be->ctx, newid, NULL);
-		if (rc)
-			log_err("domain %s: restart failed (libxl error %d)",
-				dc.c_info.name ? dc.c_info.name : "?", rc);
-		else
-			watch_add(be, newid);
-		break;
-	default:
-		watch_drop(be, domid);
-		libxl_domain_destroy(be->ctx, domid, NULL);
-		break;
+	if (act == LIBXL_ACTION_ON_SHUTDOWN_PRESERVE)
+		goto out;
+	if (act == LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_DESTROY ||
+	    act == LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_RESTART)
+		core_dump(be, domid, name);
+	watch_drop(be, domid);
+	libxl_domain_destroy(be->ctx, domid, NULL);
+	if (act != LIBXL_ACTION_ON_SHUTDOWN_RESTART &&
+	    act != LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_RESTART)
+		goto out;
+	rc = libxl_domain_create_new(be->ctx, &dc, &newid, NULL, NULL);
+	if (!rc)
+		rc = libxl_domain_unpause(be->ctx, newid, NULL);
+	if (rc) {
+		log_err("domain %s: restart failed (libxl error %d)", name, rc);
+		if (newid != (uint32_t)INVALID_DOMID)
+			libxl_domain_destroy(be->ctx, newid, NULL);
+	} else {
+		log_info("domain %s: restarted as id %u", name, newid);
+		watch_add(be, newid);
 	}
+out:
 	libxl_domain_config_dispose(&dc);
 }
 

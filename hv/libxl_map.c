@@ -21,11 +21,9 @@ static libxl_action_on_shutdown action(enum hv_action a)
 	switch (a) {
 	case HV_ACT_DESTROY:          return LIBXL_ACTION_ON_SHUTDOWN_DESTROY;
 	case HV_ACT_RESTART:          return LIBXL_ACTION_ON_SHUTDOWN_RESTART;
-	case HV_ACT_RENAME_RESTART:   return LIBXL_ACTION_ON_SHUTDOWN_RESTART_RENAME;
 	case HV_ACT_PRESERVE:         return LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
 	case HV_ACT_COREDUMP_DESTROY: return LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_DESTROY;
 	case HV_ACT_COREDUMP_RESTART: return LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_RESTART;
-	case HV_ACT_SOFT_RESET:       return LIBXL_ACTION_ON_SHUTDOWN_SOFT_RESET;
 	}
 	return LIBXL_ACTION_ON_SHUTDOWN_DESTROY;
 }
@@ -143,10 +141,26 @@ int hv_libxl_config(const struct hv_domain *dom, libxl_domain_config *dc,
 	dc->on_poweroff = action(dom->on_poweroff);
 	dc->on_reboot = action(dom->on_reboot);
 	dc->on_crash = action(dom->on_crash);
-	dc->on_watchdog = LIBXL_ACTION_ON_SHUTDOWN_DESTROY;
-	dc->on_soft_reset = LIBXL_ACTION_ON_SHUTDOWN_SOFT_RESET;
+	/* A watchdog firing is a crash; soft reset is an HVM matter. */
+	dc->on_watchdog = dc->on_crash;
+	dc->on_soft_reset = LIBXL_ACTION_ON_SHUTDOWN_DESTROY;
 	return 0;
 nomem:
 	snprintf(err, HV_ERR_LEN, "out of memory building the libxl config");
 	return rc;
+}
+
+libxl_action_on_shutdown hv_libxl_action(const libxl_domain_config *dc,
+					 libxl_shutdown_reason reason)
+{
+	switch (reason) {
+	case LIBXL_SHUTDOWN_REASON_POWEROFF:   return dc->on_poweroff;
+	case LIBXL_SHUTDOWN_REASON_REBOOT:     return dc->on_reboot;
+	case LIBXL_SHUTDOWN_REASON_WATCHDOG:   return dc->on_watchdog;
+	case LIBXL_SHUTDOWN_REASON_SOFT_RESET: return dc->on_soft_reset;
+	case LIBXL_SHUTDOWN_REASON_CRASH:      return dc->on_crash;
+	default:
+		/* Unknown reasons (and suspend, which callers handle): as a crash. */
+		return dc->on_crash;
+	}
 }

@@ -18,4 +18,11 @@
 int hv_libxl_config(const struct hv_domain *dom, libxl_domain_config *dc,
 		    char *err);
 
+/**
+ * hv_libxl_action - what @dc says to do when the domain stops for @reason
+ * Return: the action; an unknown reason counts as a crash.
+ */
+libxl_action_on_shutdown hv_libxl_action(const libxl_domain_config *dc,
+					 libxl_shutdown_reason reason);
+
 #endif

@@ -36,7 +36,7 @@ static void put_str(FILE *out, const char *key, const char *val)
 
 static char *disk_spec(const struct hv_disk *d)
 {
-	const char *mode = !d->writable ? "r" : d->shared ? "w!" : "w";
+	const char *mode = d->writable ? "w" : "r";
 	char *s = NULL;
 	int r;
 
@@ -188,7 +188,6 @@ struct json_object *hv_domain_to_json(const struct hv_domain *dom)
 		if (!hv_vdev_xen(d->vdev, xen, sizeof(xen)))
 			add_str(jd, "xen_vdev", xen);
 		add_str(jd, "access", d->writable ? "rw" : "ro");
-		json_object_object_add(jd, "shared", json_object_new_boolean(d->shared));
 		json_object_array_add(arr, jd);
 	}
 	json_object_object_add(o, "disks", arr);

@@ -122,7 +122,8 @@ static void test_disk_forms(void **state)
 	assert_int_equal(p.d.disks[2].type, HV_DISK_FILE);
 	assert_true(p.d.disks[2].writable);	/* xl: empty access is rw */
 	assert_string_equal(p.d.disks[3].target, "/srv/a,b.img");
-	assert_true(p.d.disks[3].shared);
+	assert_true(p.d.disks[3].writable);
+	assert_true(p.diag.n == 1 && strstr(p.diag.v[0].msg, "w! is read as w"));
 	assert_int_equal(p.d.disks[4].type, HV_DISK_PHY);
 	assert_true(p.d.disks[4].writable);
 	assert_int_equal(p.d.disks[1].line, 4);

@@ -123,12 +123,45 @@ static void test_bootloader_args(void **state)
 	libxl_domain_config_dispose(&dc);
 }
 
+/* What the node does when a guest stops: the pure half of on_shutdown. */
+static void test_shutdown_actions(void **state)
+{
+	libxl_domain_config dc;
+
+	(void)state;
+	map("name = 'x'\nkernel = '/k'\non_poweroff = 'preserve'\n"
+	    "on_reboot = 'destroy'\non_crash = 'coredump-restart'\n", &dc);
+	assert_int_equal(hv_libxl_action(&dc, LIBXL_SHUTDOWN_REASON_POWEROFF),
+			 LIBXL_ACTION_ON_SHUTDOWN_PRESERVE);
+	assert_int_equal(hv_libxl_action(&dc, LIBXL_SHUTDOWN_REASON_REBOOT),
+			 LIBXL_ACTION_ON_SHUTDOWN_DESTROY);
+	assert_int_equal(hv_libxl_action(&dc, LIBXL_SHUTDOWN_REASON_CRASH),
+			 LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_RESTART);
+	/* A watchdog firing is a crash; an unknown reason too. */
+	assert_int_equal(hv_libxl_action(&dc, LIBXL_SHUTDOWN_REASON_WATCHDOG),
+			 LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_RESTART);
+	assert_int_equal(hv_libxl_action(&dc, (libxl_shutdown_reason)77),
+			 LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_RESTART);
+	/* Soft reset is HVM's: a PV domain asking for it is destroyed. */
+	assert_int_equal(hv_libxl_action(&dc, LIBXL_SHUTDOWN_REASON_SOFT_RESET),
+			 LIBXL_ACTION_ON_SHUTDOWN_DESTROY);
+	libxl_domain_config_dispose(&dc);
+
+	map("name = 'x'\nkernel = '/k'\nautorestart = True\n", &dc);
+	assert_int_equal(hv_libxl_action(&dc, LIBXL_SHUTDOWN_REASON_CRASH),
+			 LIBXL_ACTION_ON_SHUTDOWN_RESTART);
+	assert_int_equal(hv_libxl_action(&dc, LIBXL_SHUTDOWN_REASON_POWEROFF),
+			 LIBXL_ACTION_ON_SHUTDOWN_DESTROY);
+	libxl_domain_config_dispose(&dc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seed_domain),
 		cmocka_unit_test(test_full_domain),
 		cmocka_unit_test(test_bootloader_args),
+		cmocka_unit_test(test_shutdown_actions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
