@@ -250,7 +250,7 @@ static int make_state_dir(const char *dir)
 }
 
 /* Wait for SIGTERM/SIGINT, or dnsmasq's death.  Return: the exit status. */
-static int serve(pid_t dns_pid)
+static int serve(pid_t *dns_pid)
 {
 	sigset_t set;
 	siginfo_t si;
@@ -274,15 +274,17 @@ static int serve(pid_t dns_pid)
 			log_info("SIGHUP: restart bootd to read a changed inventory");
 			continue;
 		}
-		if (dns_pid > 0 && waitpid(dns_pid, &status, WNOHANG) == dns_pid) {
+		if (*dns_pid > 0 && waitpid(*dns_pid, &status, WNOHANG) == *dns_pid) {
 			if (WIFEXITED(status))
 				log_err("dnsmasq (pid %d) exited with status %d; see its "
-					"messages above; stopping", (int)dns_pid,
+					"messages above; stopping", (int)*dns_pid,
 					WEXITSTATUS(status));
 			else
 				log_err("dnsmasq (pid %d) was killed by signal %d (%s); "
-					"stopping", (int)dns_pid, WTERMSIG(status),
+					"stopping", (int)*dns_pid, WTERMSIG(status),
 					strsignal(WTERMSIG(status)));
+			/* Reaped: its pid may be anyone's now; never signal it. */
+			*dns_pid = -1;
 			return 1;
 		}
 	}
@@ -432,7 +434,7 @@ int main(int argc, char **argv)
 	log_info("serving %zu node%s of cluster %s at %s (images %s, state %s)%s",
 		 inv.n, inv.n == 1 ? "" : "s", s.cluster, s.boot.url, o.images, o.state,
 		 dhcp ? "" : "; DHCP and TFTP are not run by bootd");
-	ret = serve(dns_pid);
+	ret = serve(&dns_pid);
 out:
 	pxe_http_stop(httpd);
 	if (dns_pid > 0)

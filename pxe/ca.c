@@ -143,9 +143,13 @@ static int ca_create(struct pxe_ca *ca, const char *cluster, char *err)
 		goto out;
 	/* the key first: a certificate without its key would be useless */
 	rc = pxe_write_atomic(ca->dir, "ca.key", key_pem, strlen(key_pem), 0600);
-	if (!rc)
+	if (!rc) {
 		rc = pxe_write_atomic(ca->dir, "ca.crt", ca->cert_pem,
 				      strlen(ca->cert_pem), 0644);
+		/* No half-made CA: a key alone would block every later start. */
+		if (rc)
+			pxe_unlink_at(ca->dir, "ca.key");
+	}
 	if (rc)
 		snprintf(err, PXE_ERR_LEN, "%s: cannot write the CA: %s", ca->dir,
 			 strerror(-rc));
@@ -165,7 +169,9 @@ static int ca_load(struct pxe_ca *ca, const char *key_path, const char *crt_path
 	FILE *f = NULL;
 	int rc = -EINVAL;
 
-	if (stat(key_path, &st)) {
+	/* Check the mode of the file we read, not of whatever the path was. */
+	f = fopen(key_path, "re");
+	if (!f || fstat(fileno(f), &st)) {
 		rc = -errno;
 		snprintf(err, PXE_ERR_LEN, "%s: %s", key_path, strerror(errno));
 		goto out;
@@ -176,8 +182,7 @@ static int ca_load(struct pxe_ca *ca, const char *key_path, const char *crt_path
 		rc = -EPERM;
 		goto out;
 	}
-	f = fopen(key_path, "re");
-	if (!f || !(ca->key = PEM_read_PrivateKey(f, NULL, NULL, NULL))) {
+	if (!(ca->key = PEM_read_PrivateKey(f, NULL, NULL, NULL))) {
 		snprintf(err, PXE_ERR_LEN, "%s: not a PEM private key", key_path);
 		goto out;
 	}

@@ -159,7 +159,13 @@ int pxe_dhcp_start(const struct pxe_dhcp *d, const struct pxe_inventory *inv,
 			_exit(127);
 		execlp(dnsmasq, dnsmasq, "--keep-in-foreground", "--log-facility=-",
 		       arg, (char *)NULL);
-		fprintf(stderr, "bootd: cannot run %s: %s\n", dnsmasq, strerror(errno));
+		{
+			/* Only async-signal-safe calls after fork in a threaded process. */
+			static const char msg[] = "bootd: cannot run dnsmasq\n";
+
+			if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+				_exit(127);
+		}
 		_exit(127);
 	}
 	log_info("started DHCP and TFTP: dnsmasq pid %d on %s with %s%s", (int)*pid, d->iface, path,

@@ -165,6 +165,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	int rc;
 
 	(void)version;
+	/* Each GET of a boot script issues a token: a HEAD must not. */
+	if (!strcmp(method, MHD_HTTP_METHOD_HEAD) && !strncmp(url, "/boot/", 6))
+		return send_text(c, 405, "text/plain", "boot scripts are served to GET only\n");
 	if (!strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return handle_get(s, c, url);
 	if (strcmp(method, MHD_HTTP_METHOD_POST))

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "pxe.h"
+#include "util.h"
 
 #define MAX_WORDS 4		/* keyword lines keep the rest of the line whole */
 
@@ -434,49 +435,18 @@ int pxe_inv_parse(struct pxe_inventory *inv, const char *file,
 
 int pxe_inv_load(struct pxe_inventory *inv, const char *path, FILE *err)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t done = 0;
-	int fd, rc;
+	char msg[512], *buf;
+	size_t len;
+	int rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		fprintf(err, "%s: %s\n", path, strerror(errno));
+	rc = xr_read_file(path, PXE_INV_MAX_BYTES, &buf, &len, "an inventory",
+			  msg, sizeof(msg));
+	if (rc) {
+		fprintf(err, "%s\n", msg);
 		return rc;
 	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		fprintf(err, "%s: not a regular file\n", path);
-		rc = -EINVAL;
-		goto out;
-	}
-	if ((size_t)st.st_size > PXE_INV_MAX_BYTES) {
-		fprintf(err, "%s: %lld bytes; an inventory is at most %u\n", path,
-			(long long)st.st_size, PXE_INV_MAX_BYTES);
-		rc = -EFBIG;
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	while (done < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + done, (size_t)st.st_size - done);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			rc = r < 0 ? -errno : -EIO;
-			fprintf(err, "%s: read failed: %s\n", path, strerror(-rc));
-			goto out;
-		}
-		done += (size_t)r;
-	}
-	rc = pxe_inv_parse(inv, path, buf, done, err);
-out:
+	rc = pxe_inv_parse(inv, path, buf, len, err);
 	free(buf);
-	close(fd);
 	return rc;
 }
 

@@ -23,6 +23,7 @@
 
 #include "log.h"
 #include "pxe.h"
+#include "util.h"
 
 #define CSR_MAX   16384
 #define TOKEN_MAX 128
@@ -112,29 +113,6 @@ int pxe_issue_script(struct pxe_server *s, const char *mac_text,
 }
 
 /* String field @key of @o, 1 to @max bytes; NULL with a reason in @why. */
-static const char *get_str(struct json_object *o, const char *key, size_t max,
-			   char *why)
-{
-	struct json_object *v;
-	size_t len;
-
-	if (!json_object_object_get_ex(o, key, &v)) {
-		snprintf(why, PXE_ERR_LEN, "field '%s' missing", key);
-		return NULL;
-	}
-	if (!json_object_is_type(v, json_type_string)) {
-		snprintf(why, PXE_ERR_LEN, "field '%s' is not a string", key);
-		return NULL;
-	}
-	len = (size_t)json_object_get_string_len(v);
-	if (!len || len > max || strlen(json_object_get_string(v)) != len) {
-		snprintf(why, PXE_ERR_LEN, "field '%s': %zu bytes, expected 1 to %zu",
-			 key, len, max);
-		return NULL;
-	}
-	return json_object_get_string(v);
-}
-
 /* The enrolment data: what node.json holds on the node. */
 static struct json_object *enrolment_data(struct pxe_server *s,
 					  const struct pxe_node *n)
@@ -256,9 +234,9 @@ int pxe_enrol(struct pxe_server *s, const char *body, size_t len,
 			}
 		}
 	}
-	if (!(name = get_str(req, "node", PXE_NAME_MAX, why)) ||
-	    !(token = get_str(req, "token", TOKEN_MAX, why)) ||
-	    !(csr = get_str(req, "csr", CSR_MAX, why))) {
+	if (!(name = xr_json_str(req, "node", PXE_NAME_MAX, why, PXE_ERR_LEN)) ||
+	    !(token = xr_json_str(req, "token", TOKEN_MAX, why, PXE_ERR_LEN)) ||
+	    !(csr = xr_json_str(req, "csr", CSR_MAX, why, PXE_ERR_LEN))) {
 		rc = fail(status, reply, 400, "%s", why);
 		goto out;
 	}

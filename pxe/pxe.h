@@ -395,4 +395,7 @@ int pxe_node_verify(EVP_PKEY *key, const char *name, const char *cert_pem,
 int pxe_write_atomic(const char *dir, const char *name, const void *data,
 		     size_t len, mode_t mode);
 
+/** pxe_unlink_at - remove @dir/@name, ignoring a missing file */
+void pxe_unlink_at(const char *dir, const char *name);
+
 #endif

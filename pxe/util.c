@@ -64,7 +64,13 @@ int pxe_write_atomic(const char *dir, const char *name, const void *data,
 		goto out;
 	}
 	fd = -1;
-	if (rename(tmp, dst))
+	if (rename(tmp, dst)) {
+		rc = -errno;
+		goto out;
+	}
+	/* The rename itself must survive a power loss too. */
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd))
 		rc = -errno;
 out:
 	if (fd >= 0)
@@ -74,6 +80,16 @@ out:
 	free(tmp);
 	free(dst);
 	return rc;
+}
+
+void pxe_unlink_at(const char *dir, const char *name)
+{
+	char *path;
+
+	if (asprintf(&path, "%s/%s", dir, name) < 0)
+		return;
+	unlink(path);
+	free(path);
 }
 
 char *pxe_pem_x509(X509 *x)

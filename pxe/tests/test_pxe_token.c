@@ -69,6 +69,14 @@ static void test_expiry_and_replace(void **state)
 	assert_int_equal(pxe_tok_check(&t, 0, a, 1070, key_a), -EACCES);
 	assert_int_equal(pxe_tok_check(&t, 0, b, 1070, key_a), 0);
 	/* truncated or padded tokens do not match */
+	{
+		char padded[PXE_TOKEN_LEN + 2];
+
+		memcpy(padded, b, PXE_TOKEN_LEN);
+		padded[PXE_TOKEN_LEN] = 'x';
+		padded[PXE_TOKEN_LEN + 1] = '\0';
+		assert_int_equal(pxe_tok_check(&t, 0, padded, 1070, key_a), -EACCES);
+	}
 	b[PXE_TOKEN_LEN - 1] = '\0';
 	assert_int_equal(pxe_tok_check(&t, 0, b, 1070, key_a), -EACCES);
 	assert_non_null(strstr(pxe_tok_strerror(-EALREADY), "already used"));
