@@ -45,12 +45,14 @@ $(B)/clusterd: $(call obj,$(D_SRC) $(HVCFG_SRC) $(HVLC_SRC) $(LIB_SRC))
 deps:
 	scripts/deps.sh build test
 
-## test: every test there is (root): check, the fuzzer, host-level tests
+## test: every test there is (root): check, the fuzzer, host-level tests,
+## and the virtual rack (`make integration`)
 test: deps
 	$(MAKE) all
 	$(MAKE) check
 	$(MAKE) fuzz
 	@$(if $(strip $(ROOT_TESTS)),tests/run-suite.sh root $(ROOT_TESTS))
+	$(MAKE) integration
 
 ## clean: remove build outputs (caches outside the tree stay)
 clean:

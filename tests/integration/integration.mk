@@ -10,7 +10,7 @@ rack-deps:
 ## integration: boot a virtual rack, run the rack scenarios, tear it down
 integration: rack-deps all appliance
 	@$(RACK) down >/dev/null 2>&1 || true
-	@set -e; trap '$(RACK) down' EXIT; \
+	@set -e; trap '$(RACK) down >/dev/null 2>&1' EXIT; \
 	  $(RACK) up $(LAB_NODES); \
 	  tests/integration/scenarios.sh
 
@@ -23,12 +23,13 @@ lab: rack-deps all appliance
 	@echo "The rack is up: $(LAB_NODES) nodes in network namespace xrlab, logs in $(B)/lab/."
 	@echo "  make lab-ctl CMD='clusterctl list' [NODE=node2]   run a command on a node"
 	@echo "  make lab-ctl CMD='timeout 10 clusterctl console NetBSD'"
+	@echo "  tests/integration/rack.sh console node1               node1's serial console (Ctrl-] leaves)"
 	@echo "  make lab-down                                    tear it all down"
 
 NODE ?= node1
 ## lab-ctl: run CMD in NODE's Dom0 (default node1), e.g. CMD='clusterctl list'
 lab-ctl:
-	@$(RACK) ctl $(NODE) $(CMD)
+	@$(RACK) ctl $(NODE) '$(subst ','\'',$(CMD))'
 
 ## lab-down: stop the virtual rack and remove its namespace
 lab-down:

@@ -5,6 +5,7 @@
 #   rack.sh up [N]          boot N nodes (default 2) and wait until ready
 #   rack.sh ctl NODE CMD..  run a shell command in NODE's Dom0
 #   rack.sh wait NODE RE [S] wait until NODE's serial log matches RE
+#   rack.sh console NODE    attach to NODE's serial console (Ctrl-] leaves)
 #   rack.sh down            stop everything and remove the namespace
 #
 # Nothing leaves the namespace: the bridge, bootd, dnsmasq and the nodes'
@@ -50,7 +51,8 @@ up() {
 		for i in $(seq "$n"); do echo "node$i $(mac_of "$i") $(ip_of "$i")"; done
 	} >"$LAB/inventory"
 	# The test guest is served beside the appliance for the lab to fetch.
-	in_ns "$top/build/bootd" --inventory "$LAB/inventory" --images "$IMAGES" \
+	# Not through in_ns: $! must be bootd itself (ip netns exec execs it).
+	ip netns exec "$NS" "$top/build/bootd" --inventory "$LAB/inventory" --images "$IMAGES" \
 		--state "$LAB/bootd" --listen "$NET.1" --port "$PORT" --interface br0 \
 		>"$LAB/bootd.log" 2>&1 &
 	echo $! >"$LAB/bootd.pid"
@@ -61,7 +63,9 @@ up() {
 		truncate -s 4G "$LAB/node$i-data.img"
 		in_ns qemu-system-x86_64 -name "node$i" -machine pc -accel tcg \
 			-cpu max,-smap,-smep -m "$NODE_MEM" -smp 2 \
-			-display none -monitor none -serial "file:$LAB/node$i.serial" \
+			-display none -monitor none \
+			-chardev "socket,id=ser0,path=$LAB/node$i.console,server=on,wait=off,logfile=$LAB/node$i.serial" \
+			-serial chardev:ser0 \
 			-boot n -netdev "tap,id=net0,ifname=tap$i,script=no,downscript=no" \
 			-device "virtio-net-pci,netdev=net0,mac=$(mac_of "$i")" \
 			-drive "file=$LAB/node$i-data.img,if=virtio,format=raw" \
@@ -96,9 +100,12 @@ ctl() {
 	local node=$1; shift
 	local sock=$LAB/$node.lab id=$$.$RANDOM line rc=
 	[ -S "$sock" ] || die "$node: no management socket $sock (is the rack up?)"
-	coproc AGENT { exec socat -t 600 - "UNIX-CONNECT:$sock"; }
-	printf '%s %s\n' "$id" "$*" >&"${AGENT[1]}"
-	while IFS= read -r -t "${RACK_CTL_TIMEOUT:-600}" line <&"${AGENT[0]}"; do
+	coproc AGENT { exec socat -t 900 - "UNIX-CONNECT:$sock"; }
+	apid=$AGENT_PID		# bash unsets AGENT_PID when the coproc ends
+	# The node serves one connection at a time: never leave ours behind.
+	trap 'kill "${apid:-}" 2>/dev/null || true' EXIT
+	printf '%s %s\n' "$id" "$(printf '%s' "$*" | base64 -w0)" >&"${AGENT[1]}"
+	while IFS= read -r -t "${RACK_CTL_TIMEOUT:-900}" line <&"${AGENT[0]}"; do
 		line=${line%$'\r'}
 		if [[ $line == "@@xenrack-done $id rc="* ]]; then
 			rc=${line##*rc=}
@@ -106,8 +113,8 @@ ctl() {
 		fi
 		printf '%s\n' "$line"
 	done
-	kill "$AGENT_PID" 2>/dev/null || true
-	wait "$AGENT_PID" 2>/dev/null || true
+	kill "$apid" 2>/dev/null || true
+	wait "$apid" 2>/dev/null || true
 	[ -n "$rc" ] || die "$node: no answer from the lab agent"
 	return "$rc"
 }
@@ -123,6 +130,11 @@ down() {
 		rm -f "$f"
 	done
 	if ip netns list | grep -qw "$NS"; then
+		# Anything still in the namespace is ours: say so, then stop it.
+		for pid in $(ip netns pids "$NS"); do
+			log "stopping leftover process $pid ($(cat /proc/$pid/comm 2>/dev/null))"
+			kill "$pid" 2>/dev/null || true
+		done
 		ip netns delete "$NS"
 	fi
 	rm -f "$LAB"/*.img
@@ -135,6 +147,8 @@ case $cmd in
 up) up "$@" ;;
 ctl) [ $# -ge 2 ] || die "usage: rack.sh ctl NODE COMMAND..."; ctl "$@" ;;
 wait) [ $# -ge 2 ] || die "usage: rack.sh wait NODE REGEX [SECONDS]"; wait_log "$@" ;;
+console) [ $# -eq 1 ] || die "usage: rack.sh console NODE"
+	exec socat -,raw,echo=0,escape=0x1d "UNIX-CONNECT:$LAB/$1.console" ;;
 down) down ;;
-*) echo "usage: rack.sh up [N] | ctl NODE CMD... | wait NODE RE [S] | down" >&2; exit 2 ;;
+*) echo "usage: rack.sh up [N] | ctl NODE CMD... | wait NODE RE [S] | console NODE | down" >&2; exit 2 ;;
 esac
