@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,6 +68,8 @@ static char *read_file(const char *path, size_t *len)
 
 /* ---- talking to clusterd ---- */
 
+static const struct timeval reply_timeout = { .tv_sec = 300 };
+
 static int connect_daemon(void)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -79,6 +82,8 @@ static int connect_daemon(void)
 		return -1;
 	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
+	/* A hung clusterd must not hang every script that asks it something. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &reply_timeout, sizeof(reply_timeout));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		fprintf(stderr, "clusterctl: cannot reach clusterd at %s: %s "
 			"(is clusterd running on this node?)\n", sock_path,
@@ -119,6 +124,11 @@ static struct json_object *request(uint16_t type, struct json_object *body,
 	close(fd);
 	if (rc == -EPIPE) {
 		fprintf(stderr, "clusterctl: clusterd closed the connection without a reply\n");
+		return NULL;
+	}
+	if (rc == -EAGAIN) {
+		fprintf(stderr, "clusterctl: clusterd did not answer within %ld s\n",
+			(long)reply_timeout.tv_sec);
 		return NULL;
 	}
 	if (rc || rtype != CTL_REPLY) {
