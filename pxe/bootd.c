@@ -7,7 +7,9 @@
  * `vmd -n`.  Exit status: 0 done, 1 failed, 2 usage.  See man/bootd.8.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
@@ -33,7 +35,7 @@ struct opts {
 	const char *inventory, *images, *state, *listen, *iface, *range;
 	const char *cluster, *xen_args, *dom0_args, *ipxe_dir, *dnsmasq;
 	unsigned port, ttl, cert_days;
-	bool proxy, no_dnsmasq, check, print_conf, any_source, use_syslog;
+	bool proxy, no_dnsmasq, check, print_conf, any_source, use_syslog, tftp;
 };
 
 static void usage(FILE *out)
@@ -52,6 +54,7 @@ static void usage(FILE *out)
 		"      --dhcp-range S,E    a pool for machines not in the inventory\n"
 		"      --proxy-dhcp        another DHCP server hands out the addresses\n"
 		"      --no-dnsmasq        HTTP only; DHCP and TFTP are done elsewhere\n"
+		"      --images-over P     http (default) or tftp, to compare boot times\n"
 		"      --print-dnsmasq-conf  write the dnsmasq configuration and exit\n"
 		"      --cluster NAME      cluster name (default: the inventory's, or %s)\n"
 		"      --xen-args ARGS     Xen command line (default: inventory, or\n"
@@ -89,7 +92,7 @@ static int parse_uint(const char *opt, const char *s, unsigned min, unsigned max
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_IMAGES = 256, O_STATE, O_LISTEN, O_PORT, O_IFACE, O_RANGE, O_PROXY,
-	       O_NODNS, O_CLUSTER, O_XEN, O_DOM0, O_TTL, O_DAYS, O_IPXE, O_DNSMASQ,
+	       O_NODNS, O_OVER, O_CLUSTER, O_XEN, O_DOM0, O_TTL, O_DAYS, O_IPXE, O_DNSMASQ,
 	       O_ANY, O_SYSLOG, O_PRINT };
 	static const struct option lopts[] = {
 		{ "inventory", required_argument, NULL, 'i' },
@@ -102,6 +105,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "dhcp-range", required_argument, NULL, O_RANGE },
 		{ "proxy-dhcp", no_argument, NULL, O_PROXY },
 		{ "no-dnsmasq", no_argument, NULL, O_NODNS },
+		{ "images-over", required_argument, NULL, O_OVER },
 		{ "print-dnsmasq-conf", no_argument, NULL, O_PRINT },
 		{ "cluster", required_argument, NULL, O_CLUSTER },
 		{ "xen-args", required_argument, NULL, O_XEN },
@@ -132,6 +136,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_RANGE: o->range = optarg; break;
 		case O_PROXY: o->proxy = true; break;
 		case O_NODNS: o->no_dnsmasq = true; break;
+		case O_OVER:
+			if (strcmp(optarg, "http") && strcmp(optarg, "tftp")) {
+				fprintf(stderr, "bootd: --images-over %s: expected http or tftp\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			o->tftp = !strcmp(optarg, "tftp");
+			break;
 		case O_PRINT: o->print_conf = true; break;
 		case O_CLUSTER: o->cluster = optarg; break;
 		case O_XEN: o->xen_args = optarg; break;
@@ -290,6 +302,49 @@ static int serve(pid_t *dns_pid)
 	}
 }
 
+/*
+ * With --images-over tftp, dnsmasq's TFTP root must hold both the iPXE
+ * binaries and the images: STATE.tftp with a link to each.
+ */
+static int make_tftp_root(const struct opts *o, char *root, size_t len)
+{
+	char link[2 * PATH_MAX], target[2 * PATH_MAX];
+	struct dirent *e;
+	DIR *dir;
+
+	if (!o->images || !realpath(o->images, target)) {
+		fprintf(stderr, "bootd: --images-over tftp needs --images\n");
+		return -EINVAL;
+	}
+	/* Beside the state dir, not in it: that one is 0700, and dnsmasq
+	 * serves TFTP as an unprivileged user. */
+	snprintf(root, len, "%s.tftp", o->state);
+	if (mkdir(root, 0755) && errno != EEXIST)
+		return -errno;
+	snprintf(link, sizeof(link), "%s/images", root);
+	unlink(link);
+	if (symlink(target, link)) {
+		fprintf(stderr, "bootd: %s: %s\n", link, strerror(errno));
+		return -errno;
+	}
+	dir = opendir(o->ipxe_dir);
+	if (!dir) {
+		fprintf(stderr, "bootd: %s: %s\n", o->ipxe_dir, strerror(errno));
+		return -errno;
+	}
+	while ((e = readdir(dir))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof(link), "%s/%s", root, e->d_name);
+		snprintf(target, sizeof(target), "%s/%s", o->ipxe_dir, e->d_name);
+		unlink(link);
+		if (symlink(target, link))
+			log_warn("%s: %s", link, strerror(errno));
+	}
+	closedir(dir);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { .port = DEFAULT_PORT, .ttl = PXE_DEFAULT_TOKEN_TTL,
@@ -303,6 +358,7 @@ int main(int argc, char **argv)
 	char err[PXE_ERR_LEN] = "";
 	unsigned bound = 0;
 	pid_t dns_pid = -1;
+	char tftp_root[PATH_MAX];
 	bool dhcp;
 	sigset_t mask;
 	long bad;
@@ -367,8 +423,13 @@ int main(int argc, char **argv)
 		ret = EXIT_USAGE;
 		goto out;
 	}
-	snprintf(s.boot.url, sizeof(s.boot.url), "http://%s:%u", inet_ntoa(listen_addr),
-		 o.port ? o.port : 65535u);
+	s.boot.tftp = o.tftp;
+	if (o.tftp && !dhcp && !o.check) {
+		fprintf(stderr, "bootd: --images-over tftp needs bootd's dnsmasq\n");
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	pxe_boot_urls(&s.boot, inet_ntoa(listen_addr), o.port ? o.port : 65535u);
 	if (pxe_script_check(&s.boot, &inv, stderr))
 		goto out;
 	if (o.check) {
@@ -383,6 +444,10 @@ int main(int argc, char **argv)
 	d.proxy = o.proxy;
 	d.range = o.range;
 	d.tftp_root = o.ipxe_dir;
+	if (o.tftp && make_tftp_root(&o, tftp_root, sizeof(tftp_root)))
+		goto out;
+	if (o.tftp)
+		d.tftp_root = tftp_root;
 	d.state_dir = o.state;
 	if (d.range && check_range(d.range, d.net, d.mask))
 		goto out;

@@ -249,7 +249,7 @@ int pxe_http_start(struct pxe_server *s, struct in_addr addr, unsigned port,
 	}
 	*bound = ntohs(sa.sin_port);
 	/* the URL the scripts name, set before any handler can run */
-	snprintf(s->boot.url, sizeof(s->boot.url), "http://%s:%u", a, *bound);
+	pxe_boot_urls(&s->boot, a, *bound);
 	*d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG,
 			      0, NULL, NULL, handler, s,
 			      MHD_OPTION_LISTEN_SOCKET, fd,

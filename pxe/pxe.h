@@ -120,9 +120,18 @@ const struct pxe_node *pxe_inv_by_name(const struct pxe_inventory *inv,
 
 struct pxe_boot {
 	char url[PXE_URL_MAX];	/* bootd as nodes reach it: "http://10.99.0.1:8080" */
+	char images[PXE_URL_MAX]; /* where the images are: URL "/images", or
+				   * "tftp://ADDR/images" with --images-over tftp */
+	bool tftp;		/* images over TFTP (for comparison; HTTP is faster) */
 	const char *xen_args;
 	const char *dom0_args;
 };
+
+/**
+ * pxe_boot_urls - set @b's URLs for bootd at @addr:@port (HTTP) and, by
+ * @b->tftp, the images' base over HTTP or TFTP
+ */
+void pxe_boot_urls(struct pxe_boot *b, const char *addr, unsigned port);
 
 /**
  * pxe_script_mb_len - bytes the multiboot command lines of one boot need

@@ -16,10 +16,17 @@
 
 #include "pxe.h"
 
-#define IMG_XEN    "/images/xen"
-#define IMG_KERNEL "/images/vmlinuz"
-#define IMG_INITRD "/images/initrd.img"
+#define IMG_XEN    "/xen"
+#define IMG_KERNEL "/vmlinuz"
+#define IMG_INITRD "/initrd.img"
 #define RETRY_S    30
+
+void pxe_boot_urls(struct pxe_boot *b, const char *addr, unsigned port)
+{
+	snprintf(b->url, sizeof(b->url), "http://%s:%u", addr, port);
+	snprintf(b->images, sizeof(b->images), "%s://%s:%u/images",
+		 b->tftp ? "tftp" : "http", addr, b->tftp ? 69 : port);
+}
 
 /* "ARGS xenrack.node=N xenrack.bootd=URL xenrack.token=T"; caller frees */
 static char *dom0_line(const struct pxe_boot *b, const struct pxe_node *n,
@@ -38,7 +45,7 @@ size_t pxe_script_mb_len(const struct pxe_boot *b, const struct pxe_node *n)
 {
 	static const char fake[PXE_TOKEN_LEN + 1] =
 		"00000000000000000000000000000000";
-	size_t url = strlen(b->url), len = 0;
+	size_t url = strlen(b->images), len = 0;
 	char *dom0 = dom0_line(b, n, fake);
 
 	_Static_assert(sizeof(fake) == PXE_TOKEN_LEN + 1, "token length");
@@ -101,9 +108,9 @@ int pxe_script_node(const struct pxe_boot *b, const struct pxe_node *n,
 		     "chain %s/boot/${netX/mac:hexhyp}.ipxe\n",
 		     n->name, mac, addr,
 		     n->name, addr, b->url,
-		     b->url, b->xen_args,
-		     b->url, dom0,
-		     b->url,
+		     b->images, b->xen_args,
+		     b->images, dom0,
+		     b->images,
 		     n->name, RETRY_S, RETRY_S, b->url);
 	free(dom0);
 	if (r < 0) {

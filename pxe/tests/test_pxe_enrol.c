@@ -46,7 +46,7 @@ static int setup(void **state)
 	f->s.state_dir = f->dir;
 	f->s.cert_days = 3650;
 	f->s.images_fd = -1;
-	snprintf(f->s.boot.url, sizeof(f->s.boot.url), "http://10.99.0.1:8080");
+	pxe_boot_urls(&f->s.boot, "10.99.0.1", 8080);
 	f->s.boot.xen_args = PXE_DEFAULT_XEN_ARGS;
 	f->s.boot.dom0_args = PXE_DEFAULT_DOM0_ARGS;
 	pxe_ca_init(&f->s.ca);

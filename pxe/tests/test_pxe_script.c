@@ -24,9 +24,10 @@ static void load(struct pxe_inventory *inv, const char *text)
 
 static struct pxe_boot boot(void)
 {
-	struct pxe_boot b = { .url = "http://10.99.0.1:8080",
-			      .xen_args = PXE_DEFAULT_XEN_ARGS,
+	struct pxe_boot b = { .xen_args = PXE_DEFAULT_XEN_ARGS,
 			      .dom0_args = PXE_DEFAULT_DOM0_ARGS };
+
+	pxe_boot_urls(&b, "10.99.0.1", 8080);
 	return b;
 }
 

@@ -54,6 +54,7 @@ up() {
 	# Not through in_ns: $! must be bootd itself (ip netns exec execs it).
 	ip netns exec "$NS" "$top/build/bootd" --inventory "$LAB/inventory" --images "$IMAGES" \
 		--state "$LAB/bootd" --listen "$NET.1" --port "$PORT" --interface br0 \
+		${RACK_BOOTD_ARGS:-} \
 		>"$LAB/bootd.log" 2>&1 &
 	echo $! >"$LAB/bootd.pid"
 
