@@ -30,6 +30,8 @@ stamp() {	# stamp FILE OUT: append FILE's lines to OUT with the time each came
 run() {
 	local mode=$1 ts=$lab/../boot-$1.ts t0 prev i t
 	"$rack" down >/dev/null 2>&1 || true
+	# The last run's logs must not be mistaken for this one's.
+	rm -f "$lab/node1.serial" "$lab/bootd.log"
 	RACK_BOOTD_ARGS="--images-over $mode" "$rack" up 1 >/dev/null 2>&1 &
 	local up=$!
 	: >"$ts"
@@ -42,8 +44,10 @@ run() {
 	local t2=$!
 	wait "$up" || { kill $t1 $t2; echo "boot ($mode) failed; see $lab/node1.serial" >&2; exit 1; }
 	sleep 1
-	pkill -P $t1 2>/dev/null || true; pkill -P $t2 2>/dev/null || true
-	kill $t1 $t2 2>/dev/null || true
+	{
+		pkill -P $t1; pkill -P $t2; kill $t1 $t2
+		wait $t1 $t2
+	} 2>/dev/null || true
 	prev=$t0
 	for i in "${!markers[@]}"; do
 		t=$(grep -a -E "${markers[$i]}" "$ts" | sort -n | head -1 | cut -d' ' -f1) || true
@@ -63,7 +67,7 @@ printf '\nboot of one node under QEMU TCG, seconds (images: xen %s, vmlinuz %s, 
 printf '%-12s' phase; for m in "${modes[@]}"; do printf '%10s' "$m"; done
 [ ${#modes[@]} -eq 2 ] && printf '%12s' "${modes[1]}/${modes[0]}"; echo
 for i in "${!names[@]}" total; do
-	label=${names[$i]:-total}
+	if [ "$i" = total ]; then label=total; else label=${names[$i]}; fi
 	printf '%-12s' "$label"
 	for m in "${modes[@]}"; do printf '%10.1f' "${result[$m,$i]}"; done
 	[ ${#modes[@]} -eq 2 ] && printf "%12.2f" "$(awk -v a="${result[${modes[1]},$i]}" -v b="${result[${modes[0]},$i]}" 'BEGIN { print a / b }')"
