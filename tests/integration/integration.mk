@@ -35,4 +35,8 @@ lab-ctl:
 lab-down:
 	$(RACK) down
 
-.PHONY: rack-deps integration lab lab-ctl lab-down
+## bench: boot-time benchmark of the virtual rack (bench/boot.sh), HTTP vs TFTP
+bench: rack-deps all appliance
+	bench/boot.sh
+
+.PHONY: rack-deps integration lab lab-ctl lab-down bench
