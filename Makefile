@@ -14,7 +14,7 @@ obj = $(patsubst %.c,$(B)/%.o,$(1))
 
 LIB_SRC     := lib/log.c lib/ctl.c lib/util.c
 HVCFG_SRC   := hv/cfg.c hv/domain.c hv/print.c
-HVLC_SRC    := hv/sim.c hv/libxl.c hv/libxl_map.c
+HVLC_SRC    := hv/backend.c hv/sim.c hv/libxl.c hv/libxl_map.c
 CTL_SRC     := cluster/clusterctl.c cluster/console.c
 D_SRC       := cluster/clusterd.c cluster/control.c
 
