@@ -911,15 +911,16 @@ static void read_numbers(struct tctx *t, struct hv_domain *dom)
 
 static void read_cpus(struct tctx *t, struct hv_domain *dom)
 {
+	struct hv_cfg_entry *e = hv_cfg_find(t->cfg, "cpus");
 	struct hv_cfg_value *v;
 	const char *why = NULL;
 	int rc;
 
-	if (hv_cfg_find(t->cfg, "cpus") &&
-	    hv_cfg_find(t->cfg, "cpus")->val.kind == HV_CFG_LIST) {
-		hv_cfg_find(t->cfg, "cpus")->used = true;
-		err_at(t, &hv_cfg_find(t->cfg, "cpus")->val,
-		       "cpus: per-vCPU lists are not supported; use one mask such as \"0-3\"");
+	/* get() marks every 'cpus' used, so none is also warned as unknown. */
+	if (e && e->val.kind == HV_CFG_LIST) {
+		v = get(t, "cpus", HV_CFG_LIST, NULL);
+		err_at(t, v, "cpus: per-vCPU lists are not supported; use one mask "
+		       "such as \"0-3\"");
 		return;
 	}
 	v = get(t, "cpus", HV_CFG_STRING, "\"0-3\"");
