@@ -22,12 +22,22 @@ static const char *const type_names[CTL_TYPE_MAX] = {
 	[CTL_PAUSE] = "pause",
 	[CTL_UNPAUSE] = "unpause",
 	[CTL_CONSOLE] = "console",
+	[CTL_DISKS] = "disks",
+	[CTL_DELETE] = "delete",
+};
+
+static const char *const peer_type_names[CTL_PEER_MAX - CTL_PEER_CHECK] = {
+	[CTL_PEER_CHECK - CTL_PEER_CHECK] = "peer-check",
+	[CTL_PEER_PREPARE - CTL_PEER_CHECK] = "peer-prepare",
+	[CTL_PEER_RELEASE - CTL_PEER_CHECK] = "peer-release",
 };
 
 const char *ctl_type_name(uint16_t type)
 {
 	if (type == CTL_REPLY)
 		return "reply";
+	if (type >= CTL_PEER_CHECK && type < CTL_PEER_MAX)
+		return peer_type_names[type - CTL_PEER_CHECK];
 	return type < CTL_TYPE_MAX ? type_names[type] : NULL;
 }
 
@@ -48,26 +58,58 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int ctl_send(int fd, uint16_t type, struct json_object *body, int pass_fd)
+int ctl_encode(uint16_t type, struct json_object *body, char **buf, size_t *len,
+	       char *err)
 {
 	const char *json = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
-	size_t len = strlen(json);
+	size_t blen = json ? strlen(json) : 0;
 	struct ctl_hdr h = {
 		.magic = htonl(CTL_MAGIC),
 		.version = htons(CTL_VERSION),
 		.type = htons(type),
-		.length = htonl((uint32_t)len),
+		.length = htonl((uint32_t)blen),
 	};
+
+	*buf = NULL;
+	*len = 0;
+	if (!json) {
+		snprintf(err, CTL_ERR_LEN, "out of memory");
+		return -ENOMEM;
+	}
+	if (blen > CTL_MAX_BODY) {
+		snprintf(err, CTL_ERR_LEN, "%s message body of %zu bytes: at most %u",
+			 ctl_type_name(type) ? ctl_type_name(type) : "a", blen,
+			 CTL_MAX_BODY);
+		return -EMSGSIZE;
+	}
+	*buf = malloc(sizeof(h) + blen);
+	if (!*buf) {
+		snprintf(err, CTL_ERR_LEN, "out of memory");
+		return -ENOMEM;
+	}
+	memcpy(*buf, &h, sizeof(h));
+	memcpy(*buf + sizeof(h), json, blen);
+	*len = sizeof(h) + blen;
+	return 0;
+}
+
+int ctl_send(int fd, uint16_t type, struct json_object *body, int pass_fd)
+{
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} ctrl;
-	struct iovec iov = { .iov_base = &h, .iov_len = sizeof(h) };
+	struct iovec iov;
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	char err[CTL_ERR_LEN], *buf;
+	size_t len;
 	ssize_t r;
+	int rc;
 
-	if (len > CTL_MAX_BODY)
-		return -EMSGSIZE;
+	rc = ctl_encode(type, body, &buf, &len, err);
+	if (rc)
+		return rc;
+	iov = (struct iovec){ .iov_base = buf, .iov_len = len };
 	if (pass_fd >= 0) {
 		struct cmsghdr *c;
 
@@ -80,18 +122,16 @@ int ctl_send(int fd, uint16_t type, struct json_object *body, int pass_fd)
 		c->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
 	}
+	/* the descriptor rides on the first bytes; the rest follows plainly */
 	do {
 		r = sendmsg(fd, &msg, MSG_NOSIGNAL);
 	} while (r < 0 && errno == EINTR);
 	if (r < 0)
-		return -errno;
-	if ((size_t)r < sizeof(h)) {
-		int rc = write_all(fd, (char *)&h + r, sizeof(h) - (size_t)r);
-
-		if (rc)
-			return rc;
-	}
-	return write_all(fd, json, len);
+		rc = -errno;
+	else
+		rc = write_all(fd, buf + r, len - (size_t)r);
+	free(buf);
+	return rc;
 }
 
 void ctl_reader_init(struct ctl_reader *r)
@@ -206,8 +246,8 @@ static int parse_body(struct ctl_reader *r, struct json_object **body, char *err
 	return rc;
 }
 
-int ctl_reader_feed(struct ctl_reader *r, int fd, bool want_fd, bool dontwait,
-		    uint16_t *type, struct json_object **body, char *err)
+int ctl_reader_feed_fn(struct ctl_reader *r, ctl_read_fn fn, void *arg,
+		       uint16_t *type, struct json_object **body, char *err)
 {
 	ssize_t n;
 	int rc;
@@ -217,11 +257,10 @@ int ctl_reader_feed(struct ctl_reader *r, int fd, bool want_fd, bool dontwait,
 		bool in_hdr = r->got < sizeof(r->hdr);
 
 		if (in_hdr)
-			n = recv_some(r, fd, (char *)&r->hdr + r->got,
-				      sizeof(r->hdr) - r->got, want_fd, dontwait);
+			n = fn(arg, (char *)&r->hdr + r->got, sizeof(r->hdr) - r->got);
 		else
-			n = recv_some(r, fd, r->body + (r->got - sizeof(r->hdr)),
-				      sizeof(r->hdr) + r->len - r->got, want_fd, dontwait);
+			n = fn(arg, r->body + (r->got - sizeof(r->hdr)),
+			       sizeof(r->hdr) + r->len - r->got);
 		if (n == -EAGAIN || n == -EWOULDBLOCK)
 			return 0;
 		if (n < 0) {
@@ -255,6 +294,28 @@ int ctl_reader_feed(struct ctl_reader *r, int fd, bool want_fd, bool dontwait,
 	r->got = 0;
 	r->len = 0;
 	return 1;
+}
+
+/* ctl_reader_feed() on a socket: recv_some() as a ctl_read_fn */
+struct sock_src {
+	struct ctl_reader *r;
+	int fd;
+	bool want_fd, dontwait;
+};
+
+static ssize_t sock_read(void *arg, void *buf, size_t len)
+{
+	struct sock_src *s = arg;
+
+	return recv_some(s->r, s->fd, buf, len, s->want_fd, s->dontwait);
+}
+
+int ctl_reader_feed(struct ctl_reader *r, int fd, bool want_fd, bool dontwait,
+		    uint16_t *type, struct json_object **body, char *err)
+{
+	struct sock_src s = { r, fd, want_fd, dontwait };
+
+	return ctl_reader_feed_fn(r, sock_read, &s, type, body, err);
 }
 
 int ctl_recv(int fd, uint16_t *type, struct json_object **body, int *got_fd,

@@ -7,7 +7,9 @@
  *   u32 magic "XRCT" | u16 version | u16 type | u32 length | u32 reserved
  *
  * all big-endian.  A reply has type CTL_REPLY and may carry one file
- * descriptor (SCM_RIGHTS), used by CTL_CONSOLE.
+ * descriptor (SCM_RIGHTS), used by CTL_CONSOLE.  Between nodes the same
+ * messages go over mutual TLS (tls.h), built with ctl_encode() and read
+ * with ctl_reader_feed_fn().
  */
 #ifndef XR_CTL_H
 #define XR_CTL_H
@@ -15,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct json_object;
 
@@ -43,12 +46,31 @@ enum ctl_type {
 	CTL_PAUSE,
 	CTL_UNPAUSE,
 	CTL_CONSOLE,
+	CTL_DISKS,
+	CTL_DELETE,
 	CTL_TYPE_MAX,		/* requests are below this */
+	/* Between nodes only (over TLS, cluster/peer.c); refused locally. */
+	CTL_PEER_CHECK = 0x100,
+	CTL_PEER_PREPARE,
+	CTL_PEER_RELEASE,
+	CTL_PEER_MAX,
 	CTL_REPLY = 0x8000,
 };
 
 /** ctl_type_name - "create", "reply"...; NULL for an unknown type */
 const char *ctl_type_name(uint16_t type);
+
+/**
+ * ctl_encode - build one message, header and body, for any transport
+ * @type: message type
+ * @body: JSON object (not consumed)
+ * @buf:  receives the message (caller frees)
+ * @len:  receives its length in bytes
+ * @err:  receives what was wrong (CTL_ERR_LEN bytes)
+ * Return: 0, -EMSGSIZE for a body over CTL_MAX_BODY, or -ENOMEM.
+ */
+int ctl_encode(uint16_t type, struct json_object *body, char **buf, size_t *len,
+	       char *err);
 
 /**
  * ctl_send - write one message
@@ -91,6 +113,29 @@ void ctl_reader_dispose(struct ctl_reader *r);
  */
 int ctl_reader_feed(struct ctl_reader *r, int fd, bool want_fd, bool dontwait,
 		    uint16_t *type, struct json_object **body, char *err);
+
+/**
+ * ctl_read_fn - where a reader gets its bytes from, other than a socket
+ * @arg: the caller's context
+ * @buf: where to put them
+ * @len: the most bytes wanted
+ * Return: bytes read, 0 at end of stream, -EAGAIN when none are there now,
+ * or another negative errno.
+ */
+typedef ssize_t (*ctl_read_fn)(void *arg, void *buf, size_t len);
+
+/**
+ * ctl_reader_feed_fn - ctl_reader_feed() reading with @fn (a TLS session)
+ * @r:    the reader; @r->fd is not used
+ * @fn:   called until the message is whole, @fn returns -EAGAIN, or fails
+ * @arg:  passed to @fn
+ * @type: receives the message type
+ * @body: receives the JSON object (caller puts it)
+ * @err:  receives what was wrong (CTL_ERR_LEN bytes)
+ * Return: as ctl_reader_feed(); an error of @fn is returned as it is.
+ */
+int ctl_reader_feed_fn(struct ctl_reader *r, ctl_read_fn fn, void *arg,
+		       uint16_t *type, struct json_object **body, char *err);
 
 /**
  * ctl_recv - read and validate one message
