@@ -7,7 +7,7 @@ WARN    := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
            -Wvla -Wpointer-arith -Wcast-qual -Wwrite-strings
 # `make WERROR=` builds with warnings not fatal.
 WERROR  ?= -Werror
-override CFLAGS += $(WARN) $(WERROR) -MMD -MP -Ilib -Ihv -Icluster
+override CFLAGS += $(WARN) $(WERROR) -MMD -MP -Ilib -Ihv -Icluster -Istorage
 
 B := build
 obj = $(patsubst %.c,$(B)/%.o,$(1))
@@ -16,13 +16,16 @@ LIB_SRC     := lib/log.c lib/ctl.c lib/util.c
 HVCFG_SRC   := hv/cfg.c hv/domain.c hv/print.c
 HVLC_SRC    := hv/backend.c hv/sim.c hv/libxl.c hv/libxl_map.c
 CTL_SRC     := cluster/clusterctl.c cluster/console.c
-D_SRC       := cluster/clusterd.c cluster/control.c
+ST_SRC      := storage/res.c storage/storage.c
+D_SRC       := cluster/clusterd.c cluster/control.c cluster/peer.c cluster/disks.c \
+               lib/tls.c $(ST_SRC)
 
 LIBS_JSON  := -ljson-c
 LIBS_XL    := -lxenlight -lxentoollog -lxenctrl
+LIBS_TLS   := -lssl -lcrypto
 
 # Module fragments add to these.
-BINS        := $(B)/clusterd $(B)/clusterctl
+BINS        := $(B)/clusterd $(B)/clusterctl $(B)/xenrack-diskbench
 UNIT_TESTS  :=	# cmocka binaries run by `make check`
 CHECK_SCRIPTS :=	# shell tests run by `make check` (no root)
 ROOT_TESTS  :=	# host-level tests that need root, run by `make test`
@@ -39,7 +42,11 @@ $(B)/clusterctl: $(call obj,$(CTL_SRC) $(HVCFG_SRC) $(LIB_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_JSON)
 
 $(B)/clusterd: $(call obj,$(D_SRC) $(HVCFG_SRC) $(HVLC_SRC) $(LIB_SRC))
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_JSON) $(LIBS_XL) -lutil
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_JSON) $(LIBS_XL) $(LIBS_TLS) -lutil
+
+# A tool of bench/storage.sh, carried in the node image.
+$(B)/xenrack-diskbench: $(call obj,bench/diskbench.c)
+	$(CC) $(LDFLAGS) -o $@ $^
 
 ## deps: install the Debian packages the build and tests need (root)
 deps:

@@ -7,7 +7,7 @@
 
 .PHONY: appliance appliance-bootcheck
 
-appliance: $(B)/clusterd $(B)/clusterctl
+appliance: $(B)/clusterd $(B)/clusterctl $(B)/xenrack-diskbench
 	appliance/build.sh -o $(B)/appliance -b $(B)
 
 appliance-bootcheck: appliance

@@ -26,7 +26,7 @@ while getopts o:b:h opt; do
 	esac
 done
 need_root
-for f in clusterd clusterctl; do
+for f in clusterd clusterctl xenrack-diskbench; do
 	[ -x "$bindir/$f" ] || die "$bindir/$f missing: run make first"
 done
 mkdir -p "$out" "$CACHE"
@@ -235,7 +235,7 @@ enrol=
 for f in xenrack-enrol enrol; do [ -x "$bindir/$f" ] && { enrol=$bindir/$f; break; }; done
 fp=$(fingerprint "$dom0_pkgs" "$kdeb" "$here/build.sh" "$here/lib.sh" "$here/dom0.packages" \
 	"$here/dom0.modules" "$here/init" "$here/udhcpc.script" "$here/inittab" "$here/lab-agent" \
-	"$bindir/clusterd" "$bindir/clusterctl" ${enrol:+"$enrol"} ${APPLIANCE_EXTRA:-})
+	"$here/drbd-split-brain" "$bindir/clusterd" "$bindir/clusterctl" "$bindir/xenrack-diskbench" ${enrol:+"$enrol"} ${APPLIANCE_EXTRA:-})
 if [ -f "$out/initrd.img" ] && [ "$(cat "$out/.initrd.fp" 2>/dev/null)" = "$fp" ]; then
 	log "initrd.img up to date"
 else
@@ -295,6 +295,19 @@ else
 	install -D -m 0755 "$here/udhcpc.script" "$root/usr/share/xenrack/udhcpc.script"
 	install -m 0755 "$bindir/clusterd" "$root/usr/sbin/clusterd"
 	install -D -m 0755 "$here/lab-agent" "$root/usr/libexec/xenrack/lab-agent"
+	install -D -m 0755 "$here/drbd-split-brain" "$root/usr/libexec/xenrack/drbd-split-brain"
+	install -D -m 0755 "$bindir/xenrack-diskbench" "$root/usr/libexec/xenrack/diskbench"
+	# drbdadm (and the kernel's helper calls through it) read clusterd's
+	# resource files on the data disk (storage/storage.h).
+	printf '%s\n' '# xenrack: resources are written by clusterd (storage/).' \
+		'global { usage-count no; }' \
+		'include "/var/lib/xenrack/storage/*.res";' >"$root/etc/drbd.conf"
+	rm -rf "$root/etc/drbd.d"
+	# DRBD must copy what it sends: with sendpage, TCP holds references to
+	# the guest's granted pages, and a domain destroyed after its peer was
+	# cut off stays a zombie until the dead connection's queue is freed.
+	mkdir -p "$root/etc/modprobe.d"
+	echo 'options drbd disable_sendpage=1' >"$root/etc/modprobe.d/drbd.conf"
 	install -m 0755 "$bindir/clusterctl" "$root/usr/bin/clusterctl"
 	[ -n "$enrol" ] && install -D -m 0755 "$enrol" "$root/usr/libexec/xenrack/enrol"
 	# APPLIANCE_EXTRA="SRC:DEST ...": more files for the image (e.g. tests).
@@ -303,7 +316,7 @@ else
 		install -D -m 0755 "${x%%:*}" "$root/${x#*:}"
 	done
 	mkdir -p "$root"/var/lib/{xen,xenstored,drbd,xenrack} "$root"/var/log/xen \
-		"$root"/etc/corosync "$root"/etc/drbd.d
+		"$root"/etc/corosync
 	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' \
 		>"$root/etc/passwd"
 	printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"

@@ -8,16 +8,88 @@
 
 #include "hv.h"
 
+#include <sys/types.h>
+
 struct json_object;
+struct ssl_ctx_st;
+struct st_res;
 
 #define CLU_MAX_CLIENTS 32
 #define CLU_CLIENT_TIMEOUT_MS 5000	/* a request must arrive whole within this */
+#define CLU_MAX_NODES 64
+#define CLU_MAX_CHILDREN 16		/* peer requests served at once */
+#define CLU_NODE_LEN 64
+#define CLU_NODE_JSON "/etc/xenrack/node.json"
+
+/* A node of the rack, as enrolment (bootd's inventory) lists it. */
+struct clu_node {
+	char name[CLU_NODE_LEN];
+	char addr[64];
+};
 
 struct clu_daemon {
 	const struct hv_ops *hv;
 	struct hv_backend *be;
-	char node[64];		/* this node's name, shown in the Node column */
+	char node[CLU_NODE_LEN];	/* this node's name, shown in the Node column */
+	char addr[64];			/* this node's address on the node network */
+	struct clu_node nodes[CLU_MAX_NODES];	/* empty: a cluster of one */
+	size_t nnodes;
+	struct ssl_ctx_st *tls_client, *tls_server;	/* NULL: not enrolled */
+	pid_t children[CLU_MAX_CHILDREN];	/* serving peers */
+	int nchildren;
 };
+
+/* ---- peer.c: the rack's nodes, requests between them ---- */
+
+/** clu_cluster_load - the node list of node.json at @path */
+int clu_cluster_load(struct clu_daemon *d, const char *path, char *err);
+/** clu_node_find - the node called @name, or NULL */
+const struct clu_node *clu_node_find(const struct clu_daemon *d, const char *name);
+/** clu_node_names - "node1, node2" */
+void clu_node_names(const struct clu_daemon *d, char *out, size_t len);
+
+/**
+ * clu_peer_call - one request to node @n over mutual TLS, and its reply
+ * @reply: receives the reply when it says ok (caller puts it)
+ * Return: 0; -EREMOTEIO when the peer refused (its reason in @err, after
+ * its name); another negative errno when it could not be asked.
+ */
+int clu_peer_call(struct clu_daemon *d, const struct clu_node *n, uint16_t type,
+		  struct json_object *req, struct json_object **reply,
+		  int timeout_ms, char *err);
+/** clu_peer_listen - the TCP socket peers connect to (XR_TLS_PORT) */
+int clu_peer_listen(void);
+/** clu_peer_accept - accept a peer and serve it in a child process */
+void clu_peer_accept(struct clu_daemon *d, int lfd);
+/** clu_peer_reap - collect the children that have finished */
+void clu_peer_reap(struct clu_daemon *d);
+/** clu_peer_dispatch - act on peer @from's request (in the child) */
+int clu_peer_dispatch(struct clu_daemon *d, const char *from, uint16_t type,
+		      struct json_object *req, struct json_object *reply, char *err);
+
+/* ---- disks.c: storage for domains ---- */
+
+/**
+ * clu_disks_prepare - make @dom's disks ready here and on their peer
+ * @want_peer: the peer asked for, "none", or NULL to choose
+ * @out, @nout: the resources (caller frees), in @dom's disk order
+ * Return: 0, or an error with nothing left behind on either node.
+ */
+int clu_disks_prepare(struct clu_daemon *d, struct hv_domain *dom, const char *want_peer,
+		      struct st_res **out, size_t *nout, char *err);
+/** clu_disks_apply - point @dom's replicated disks at their DRBD devices */
+int clu_disks_apply(struct hv_domain *dom, const struct st_res *v, size_t n);
+/** clu_disks_abort - undo clu_disks_prepare() after the domain failed to start */
+void clu_disks_abort(struct clu_daemon *d, const struct st_res *v, size_t n);
+/** clu_disks_reconcile - demote the disks of domains no longer running here */
+void clu_disks_reconcile(struct clu_daemon *d, const struct hv_dominfo *doms, size_t n);
+/** clu_disks_json - the disks of @domain (NULL: all) with their state */
+struct json_object *clu_disks_json(struct clu_daemon *d, const char *domain);
+/** clu_disks_delete - tear down @domain's resources here and on its peer */
+int clu_disks_delete(struct clu_daemon *d, const char *domain, char *err);
+
+/** clu_reply_status - add "ok", and "errno" + "error" when @rc is not 0 */
+void clu_reply_status(struct json_object *reply, int rc, const char *err);
 
 /**
  * clu_control_dispatch - act on one request and write the reply to @fd

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <limits.h>
+
 #include <json-c/json.h>
 
 #include "clu.h"
@@ -226,49 +228,97 @@ static int cmd_check(int argc, char **argv)
 	return rc ? 1 : 0;
 }
 
+static const char *jstr(struct json_object *o, const char *key, const char *dflt)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : dflt;
+}
+
+/* One line a disk: vdev, backend, peer and replication state. */
+static void print_disks(struct json_object *disks, const char *indent)
+{
+	for (size_t i = 0; i < json_object_array_length(disks); i++) {
+		struct json_object *k = json_object_array_get_idx(disks, i);
+		char backend[PATH_MAX + 8];
+
+		snprintf(backend, sizeof(backend), "%s:%s", jstr(k, "kind", "?"),
+			 jstr(k, "disk", "?"));
+		printf("%s%-6s %-40s %-8s %-10s %s\n", indent, jstr(k, "vdev", "?"), backend,
+		       jstr(k, "peer", "-"), jstr(k, "role", "-"), jstr(k, "state", "?"));
+	}
+}
+
 static int cmd_create(int argc, char **argv)
 {
 	struct json_object *body, *reply, *v;
+	const char *file = NULL, *peer = NULL;
 	size_t len;
 	char *text;
 
-	if (argc != 2 || argv[1][0] == '-')
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--peer")) {
+			if (++i == argc || !argv[i][0])
+				return usage_error("--peer needs a NODE (or none)");
+			peer = argv[i];
+		} else if (!strncmp(argv[i], "--peer=", 7)) {
+			peer = argv[i] + 7;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			return usage_error("unknown option %s", argv[i]);
+		} else if (file) {
+			return usage_error("one FILE only");
+		} else {
+			file = argv[i];
+		}
+	}
+	if (!file)
 		return usage_error("expected one FILE");
-	text = read_file(argv[1], &len);
+	if (peer && (strlen(peer) >= CLU_NODE_LEN || !*peer))
+		return usage_error("--peer %s: not a node name", peer);
+	text = read_file(file, &len);
 	if (!text)
 		return 1;
 	if (memchr(text, '\0', len)) {
-		fprintf(stderr, "clusterctl: %s: contains a NUL byte\n", argv[1]);
+		fprintf(stderr, "clusterctl: %s: contains a NUL byte\n", file);
 		free(text);
 		return 1;
 	}
 	body = json_object_new_object();
-	json_object_object_add(body, "file", json_object_new_string(argv[1]));
+	json_object_object_add(body, "file", json_object_new_string(file));
 	json_object_object_add(body, "config", json_object_new_string_len(text, (int)len));
+	if (peer)
+		json_object_object_add(body, "peer", json_object_new_string(peer));
 	free(text);
-	reply = request(CTL_CREATE, body, NULL, true, argv[1]);
+	reply = request(CTL_CREATE, body, NULL, true, file);
 	if (!reply)
 		return 1;
 	printf("Started domain %s (id %d) on %s\n",
 	       json_object_object_get_ex(reply, "name", &v) ? json_object_get_string(v) : "?",
 	       json_object_object_get_ex(reply, "id", &v) ? json_object_get_int(v) : -1,
 	       json_object_object_get_ex(reply, "node", &v) ? json_object_get_string(v) : "?");
+	if (json_object_object_get_ex(reply, "disks", &v))
+		print_disks(v, "  ");
 	json_object_put(reply);
 	return 0;
 }
 
 static int cmd_list(int argc, char **argv)
 {
-	struct json_object *reply, *doms;
-	bool json = false;
+	struct json_object *reply, *doms, *body;
+	bool json = false, lng = false;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			json = true;
+		else if (!strcmp(argv[i], "-l") || !strcmp(argv[i], "--long"))
+			lng = true;
 		else
 			return usage_error("unexpected argument %s", argv[i]);
 	}
-	reply = request(CTL_LIST, json_object_new_object(), NULL, false, NULL);
+	body = json_object_new_object();
+	if (lng)
+		json_object_object_add(body, "disks", json_object_new_boolean(1));
+	reply = request(CTL_LIST, body, NULL, false, NULL);
 	if (!reply)
 		return 1;
 	if (!json_object_object_get_ex(reply, "domains", &doms) ||
@@ -296,6 +346,8 @@ static int cmd_list(int argc, char **argv)
 		       json_object_get_string(FIELD("state")),
 		       json_object_get_double(FIELD("cpu_time")),
 		       json_object_get_string(FIELD("node")));
+		if (lng && FIELD("disks"))
+			print_disks(f, "    ");
 #undef FIELD
 	}
 	json_object_put(reply);
@@ -402,12 +454,67 @@ static int cmd_console(int argc, char **argv)
 	return rc ? 1 : 0;
 }
 
+static int cmd_disks(int argc, char **argv)
+{
+	struct json_object *body = json_object_new_object(), *reply, *disks;
+	bool json = false;
+	const char *name = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+		else if (argv[i][0] == '-' || name) {
+			json_object_put(body);
+			return usage_error("unexpected argument %s", argv[i]);
+		} else
+			name = argv[i];
+	}
+	if (name)
+		json_object_object_add(body, "name", json_object_new_string(name));
+	reply = request(CTL_DISKS, body, NULL, false, NULL);
+	if (!reply)
+		return 1;
+	if (!json_object_object_get_ex(reply, "disks", &disks) ||
+	    !json_object_is_type(disks, json_type_array)) {
+		fprintf(stderr, "clusterctl: bad reply from clusterd: no disk list\n");
+		json_object_put(reply);
+		return 1;
+	}
+	if (json) {
+		puts(json_object_to_json_string_ext(disks, JSON_C_TO_STRING_PRETTY |
+						    JSON_C_TO_STRING_SPACED |
+						    JSON_C_TO_STRING_NOSLASHESCAPE));
+	} else {
+		printf("%-16s %-6s %-40s %-8s %-10s %s\n", "Domain", "Disk", "Backend",
+		       "Peer", "Role", "State");
+		for (size_t i = 0; i < json_object_array_length(disks); i++) {
+			struct json_object *k = json_object_array_get_idx(disks, i);
+			struct json_object *one = json_object_new_array();
+
+			printf("%-16s ", jstr(k, "domain", "?"));
+			json_object_array_add(one, json_object_get(k));
+			print_disks(one, "");
+			json_object_put(one);
+		}
+	}
+	json_object_put(reply);
+	return 0;
+}
+
+static int cmd_delete(int argc, char **argv)
+{
+	return domain_cmd(argc, argv, CTL_DELETE, "Deleted the disk resources of");
+}
+
 static int cmd_help(int argc, char **argv);
 
 static const struct cmd cmds[] = {
 	{ "check", cmd_check, "[--json] FILE", "validate a domain config and print it normalised" },
-	{ "create", cmd_create, "FILE", "create and start a domain from a config" },
-	{ "list", cmd_list, "[--json]", "list domains" },
+	{ "create", cmd_create, "[--peer NODE|none] FILE",
+	  "create and start a domain; writable disks are replicated to the peer" },
+	{ "list", cmd_list, "[-l] [--json]", "list domains (-l: with their disks)" },
+	{ "disks", cmd_disks, "[--json] [NAME]", "disks on this node and their replication state" },
+	{ "delete", cmd_delete, "NAME", "remove a stopped domain's disk resources (data files stay)" },
 	{ "shutdown", cmd_shutdown, "[-w] NAME", "ask a domain to shut down (-w: wait until it has)" },
 	{ "destroy", cmd_destroy, "NAME", "stop a domain at once" },
 	{ "pause", cmd_pause, "NAME", "pause a domain" },

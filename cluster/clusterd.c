@@ -23,6 +23,8 @@
 #include "clu.h"
 #include "ctl.h"
 #include "log.h"
+#include "storage.h"
+#include "tls.h"
 
 #define MAX_BACKEND_FDS 64
 
@@ -33,8 +35,10 @@ static void usage(FILE *out)
 		"  -s, --socket PATH   control socket (default %s)\n"
 		"  -n, --node NAME     this node's name (default: the host name)\n"
 		"      --hv BACKEND    libxl (default) or sim (simulated, for tests)\n"
+		"      --cert-dir DIR  node.crt, node.key, ca.crt, node.json (default %s)\n"
+		"      --state-dir DIR disk records in DIR/storage (default /var/lib/xenrack)\n"
 		"      --syslog        log to syslog instead of stderr\n"
-		"  -h, --help          this text\n", CTL_SOCKET);
+		"  -h, --help          this text\n", CTL_SOCKET, XR_TLS_DIR);
 }
 
 static int make_parent_dir(const char *path)
@@ -169,6 +173,59 @@ static bool serve_client(struct clu_daemon *d, struct client *c)
 	}
 }
 
+/*
+ * When the set of domains running here changes, the disks of those gone
+ * are demoted (clu_disks_reconcile).  @last holds the names seen before.
+ */
+static void watch_domains(struct clu_daemon *d, char *last, size_t len)
+{
+	struct hv_dominfo *v = NULL;
+	char now[4096] = "", err[HV_ERR_LEN];
+	size_t n = 0, used = 0;
+
+	if (d->hv->list(d->be, &v, &n, err))
+		return;
+	for (size_t i = 0; i < n && used < sizeof(now); i++)
+		used += (size_t)snprintf(now + used, sizeof(now) - used, "%s/", v[i].name);
+	if (strcmp(now, last)) {
+		clu_disks_reconcile(d, v, n);
+		snprintf(last, len, "%s", now);
+	}
+	free(v);
+}
+
+/* Peers: the node list and this node's certificate, when enrolled. */
+static int setup_peers(struct clu_daemon *d, const char *cert_dir)
+{
+	char path[PATH_MAX], err[CTL_ERR_LEN];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/node.json", cert_dir);
+	if (access(path, F_OK)) {
+		log_info("no %s: a cluster of one node, disks unreplicated", path);
+		return -1;
+	}
+	if (clu_cluster_load(d, path, err)) {
+		log_err("%s; disks stay unreplicated", err);
+		return -1;
+	}
+	d->tls_client = xr_tls_ctx(cert_dir, false, err);
+	if (d->tls_client)
+		d->tls_server = xr_tls_ctx(cert_dir, true, err);
+	if (!d->tls_server) {
+		log_err("peers: %s", err);
+		return -1;
+	}
+	fd = clu_peer_listen();
+	if (fd < 0) {
+		log_err("peers: cannot listen on port %d: %s", XR_TLS_PORT, strerror(-fd));
+		return -1;
+	}
+	clu_node_names(d, path, sizeof(path));
+	log_info("cluster nodes: %s; serving peers on port %d", path, XR_TLS_PORT);
+	return fd;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -176,11 +233,15 @@ int main(int argc, char **argv)
 		{ "node", required_argument, NULL, 'n' },
 		{ "hv", required_argument, NULL, 'H' },
 		{ "syslog", no_argument, NULL, 'S' },
+		{ "cert-dir", required_argument, NULL, 'C' },
+		{ "state-dir", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *sock_path = getenv("XENRACK_SOCKET");
-	const char *hv_name = "libxl";
+	const char *hv_name = "libxl", *cert_dir = XR_TLS_DIR;
+	char doms_seen[4096] = "\001";	/* nothing seen yet */
+	int pfd;
 	struct clu_daemon d = { 0 };
 	struct client clients[CLU_MAX_CLIENTS];
 	int nclients = 0;
@@ -199,6 +260,16 @@ int main(int argc, char **argv)
 		case 'n': snprintf(d.node, sizeof(d.node), "%s", optarg); break;
 		case 'H': hv_name = optarg; break;
 		case 'S': use_syslog = true; break;
+		case 'C': cert_dir = optarg; break;
+		case 'D': {
+			static char sdir[PATH_MAX], rdir[PATH_MAX];
+
+			snprintf(sdir, sizeof(sdir), "%s/storage", optarg);
+			snprintf(rdir, sizeof(rdir), "%s/run", optarg);
+			st_dir = sdir;
+			st_run = rdir;
+			break;
+		}
 		case 'h': usage(stdout); return 0;
 		default:  usage(stderr); return 2;
 		}
@@ -226,15 +297,19 @@ int main(int argc, char **argv)
 		fatal("signalfd: %s", strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
 	lfd = listen_on(sock_path);
+	pfd = setup_peers(&d, cert_dir);
+	st_restore();
 	log_info("node %s ready: backend %s, socket %s", d.node, hv_name, sock_path);
 
 	for (;;) {
-		struct pollfd fds[2 + CLU_MAX_CLIENTS + MAX_BACKEND_FDS];
-		int nfds = 0, nbe = MAX_BACKEND_FDS, timeout = -1, i, r;
+		struct pollfd fds[3 + CLU_MAX_CLIENTS + MAX_BACKEND_FDS];
+		/* A second's tick reaps peer children and notices stopped domains. */
+		int nfds = 0, nbe = MAX_BACKEND_FDS, timeout = 1000, i, r;
 		int64_t now = now_ms();
 
 		fds[nfds++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		fds[nfds++] = (struct pollfd){ .fd = accepting ? lfd : -1, .events = POLLIN };
+		fds[nfds++] = (struct pollfd){ .fd = pfd, .events = POLLIN };
 		for (i = 0; i < nclients; i++) {
 			fds[nfds++] = (struct pollfd){ .fd = clients[i].fd, .events = POLLIN };
 			if (clients[i].deadline_ms) {
@@ -267,7 +342,7 @@ int main(int argc, char **argv)
 			struct client *c = &clients[i];
 			bool keep = true;
 
-			if (fds[2 + i].revents)
+			if (fds[3 + i].revents)
 				keep = serve_client(&d, c);
 			if (keep && c->deadline_ms && now >= c->deadline_ms) {
 				log_warn("control: a client sent %zu bytes of a request "
@@ -282,13 +357,19 @@ int main(int argc, char **argv)
 		}
 		if (fds[1].revents)
 			accepting = accept_client(lfd, clients, &nclients);
+		if (fds[2].revents)
+			clu_peer_accept(&d, pfd);
 		if (d.hv->poll_dispatch)
 			d.hv->poll_dispatch(d.be, fds + nfds, nbe);
+		clu_peer_reap(&d);
+		watch_domains(&d, doms_seen, sizeof(doms_seen));
 	}
 	log_info("stopping; domains keep running");
 	while (nclients)
 		drop_client(clients, &nclients, nclients - 1);
 	close(lfd);
+	if (pfd >= 0)
+		close(pfd);
 	unlink(sock_path);
 	d.hv->close(d.be);
 	return 0;

@@ -14,6 +14,7 @@
 #include "clu.h"
 #include "ctl.h"
 #include "log.h"
+#include "storage.h"
 #include "util.h"
 
 #define CFG_FILE_MAX 255
@@ -68,7 +69,10 @@ static int h_list(struct clu_daemon *d, struct json_object *req,
 	size_t n = 0, i;
 	int rc;
 
-	(void)req;
+	struct json_object *lng;
+	bool with_disks = json_object_object_get_ex(req, "disks", &lng) &&
+			  json_object_get_boolean(lng);
+
 	(void)pass_fd;
 	rc = d->hv->list(d->be, &v, &n, err);
 	if (rc)
@@ -84,6 +88,8 @@ static int h_list(struct clu_daemon *d, struct json_object *req,
 		json_object_object_add(o, "state", json_object_new_string(v[i].state));
 		json_object_object_add(o, "cpu_time", json_object_new_double(v[i].cpu_time));
 		json_object_object_add(o, "node", json_object_new_string(d->node));
+		if (with_disks && v[i].domid != 0)
+			json_object_object_add(o, "disks", clu_disks_json(d, v[i].name));
 		json_object_array_add(arr, o);
 	}
 	free(v);
@@ -127,47 +133,36 @@ static int check_image(const char *what, const char *path, char *err)
 	return 0;
 }
 
-/* The files a domain names must be there before libxl is asked. */
+/* The images a domain names must be there before anything is made;
+ * its disks are checked by storage (st_plan). */
 static int check_files(const struct hv_domain *dom, char *err)
 {
-	struct stat st;
-	size_t i;
-	int rc;
+	int rc = check_image("kernel", dom->kernel, err);
 
-	rc = check_image("kernel", dom->kernel, err);
-	if (!rc)
-		rc = check_image("ramdisk", dom->ramdisk, err);
-	if (rc)
-		return rc;
-	for (i = 0; i < dom->ndisks; i++) {
-		const struct hv_disk *k = &dom->disks[i];
+	return rc ? rc : check_image("ramdisk", dom->ramdisk, err);
+}
 
-		if (stat(k->target, &st)) {
-			snprintf(err, CTL_ERR_LEN, "disk %s:%s: %s",
-				 hv_disk_type_name(k->type), k->target, strerror(errno));
-			return -ENOENT;
-		}
-		if (k->type == HV_DISK_PHY && !S_ISBLK(st.st_mode)) {
-			snprintf(err, CTL_ERR_LEN, "disk phy:%s: not a block device",
-				 k->target);
-			return -ENOTBLK;
-		}
-		if (k->type == HV_DISK_FILE && !S_ISREG(st.st_mode)) {
-			snprintf(err, CTL_ERR_LEN, "disk file:%s: not a regular file",
-				 k->target);
-			return -EINVAL;
-		}
-	}
-	return 0;
+/* The optional "peer" field: a node name, or "none". */
+static int peer_arg(struct json_object *req, const char **peer, char *err)
+{
+	struct json_object *v;
+
+	*peer = NULL;
+	if (!json_object_object_get_ex(req, "peer", &v))
+		return 0;
+	*peer = xr_json_str(req, "peer", CLU_NODE_LEN - 1, err, CTL_ERR_LEN);
+	return *peer ? 0 : -EINVAL;
 }
 
 static int h_create(struct clu_daemon *d, struct json_object *req,
 		    struct json_object *reply, int *pass_fd, char *err)
 {
-	const char *file, *text;
+	const char *file, *text, *peer;
 	struct hv_domain dom;
 	struct hv_dominfo existing;
 	struct hv_diag diag;
+	struct st_res *disks = NULL;
+	size_t ndisks = 0;
 	char lookup_err[CTL_ERR_LEN];
 	uint32_t domid;
 	int rc;
@@ -179,6 +174,9 @@ static int h_create(struct clu_daemon *d, struct json_object *req,
 	text = xr_json_str(req, "config", HV_CFG_MAX_BYTES, err, CTL_ERR_LEN);
 	if (!text)
 		return -EINVAL;
+	rc = peer_arg(req, &peer, err);
+	if (rc)
+		return rc;
 	hv_domain_init(&dom);
 	hv_diag_init(&diag, file);
 	rc = hv_domain_parse(&dom, text, strlen(text), &diag);
@@ -197,14 +195,23 @@ static int h_create(struct clu_daemon *d, struct json_object *req,
 	rc = check_files(&dom, err);
 	if (rc)
 		goto out;
-	rc = d->hv->create(d->be, &dom, &domid, err);
+	rc = clu_disks_prepare(d, &dom, peer, &disks, &ndisks, err);
 	if (rc)
 		goto out;
+	rc = clu_disks_apply(&dom, disks, ndisks);
+	if (!rc)
+		rc = d->hv->create(d->be, &dom, &domid, err);
+	if (rc) {
+		clu_disks_abort(d, disks, ndisks);
+		goto out;
+	}
 	log_info("created domain %s (id %u) from %s", dom.name, domid, file);
 	json_object_object_add(reply, "name", json_object_new_string(dom.name));
 	json_object_object_add(reply, "id", json_object_new_int64(domid));
 	json_object_object_add(reply, "node", json_object_new_string(d->node));
+	json_object_object_add(reply, "disks", clu_disks_json(d, dom.name));
 out:
+	free(disks);
 	hv_diag_dispose(&diag);
 	hv_domain_dispose(&dom);
 	return rc;
@@ -290,6 +297,40 @@ static int h_console(struct clu_daemon *d, struct json_object *req,
 	return d->hv->console(d->be, info.domid, pass_fd, err);
 }
 
+static int h_disks(struct clu_daemon *d, struct json_object *req,
+		   struct json_object *reply, int *pass_fd, char *err)
+{
+	struct json_object *v;
+	const char *name = NULL;
+
+	(void)pass_fd;
+	if (json_object_object_get_ex(req, "name", &v)) {
+		name = xr_json_str(req, "name", HV_NAME_MAX, err, CTL_ERR_LEN);
+		if (!name)
+			return -EINVAL;
+	}
+	json_object_object_add(reply, "disks", clu_disks_json(d, name));
+	return 0;
+}
+
+static int h_delete(struct clu_daemon *d, struct json_object *req,
+		    struct json_object *reply, int *pass_fd, char *err)
+{
+	struct hv_dominfo info;
+	const char *name = xr_json_str(req, "name", HV_NAME_MAX, err, CTL_ERR_LEN);
+
+	(void)reply;
+	(void)pass_fd;
+	if (!name)
+		return -EINVAL;
+	if (!resolve(d, name, &info, err)) {
+		snprintf(err, CTL_ERR_LEN, "domain '%s' is running (id %u); shut it down first",
+			 name, info.domid);
+		return -EBUSY;
+	}
+	return clu_disks_delete(d, name, err);
+}
+
 static const handler_fn handlers[CTL_TYPE_MAX] = {
 	[CTL_LIST] = h_list,
 	[CTL_CREATE] = h_create,
@@ -298,13 +339,17 @@ static const handler_fn handlers[CTL_TYPE_MAX] = {
 	[CTL_PAUSE] = h_pause,
 	[CTL_UNPAUSE] = h_unpause,
 	[CTL_CONSOLE] = h_console,
+	[CTL_DISKS] = h_disks,
+	[CTL_DELETE] = h_delete,
 };
 
-static void add_error(struct json_object *reply, int rc, const char *err)
+void clu_reply_status(struct json_object *reply, int rc, const char *err)
 {
 	const char *name = strerrorname_np(-rc);
 
-	json_object_object_add(reply, "ok", json_object_new_boolean(0));
+	json_object_object_add(reply, "ok", json_object_new_boolean(rc == 0));
+	if (!rc)
+		return;
 	json_object_object_add(reply, "errno", json_object_new_string(name ? name : "EIO"));
 	json_object_object_add(reply, "error", json_object_new_string(
 		err && err[0] ? err : strerror(-rc)));
@@ -315,7 +360,7 @@ void clu_control_refuse(int fd, int rc, const char *err)
 	struct json_object *reply = json_object_new_object();
 
 	log_warn("control: bad request: %s", err);
-	add_error(reply, rc, err);
+	clu_reply_status(reply, rc, err);
 	ctl_send(fd, CTL_REPLY, reply, -1);
 	json_object_put(reply);
 }
@@ -336,10 +381,7 @@ int clu_control_dispatch(struct clu_daemon *d, int fd, uint16_t type,
 	log_debug("clu", "request %s", ctl_type_name(type));
 	reply = json_object_new_object();
 	rc = handlers[type](d, req, reply, &pass_fd, err);
-	if (rc)
-		add_error(reply, rc, err);
-	else
-		json_object_object_add(reply, "ok", json_object_new_boolean(1));
+	clu_reply_status(reply, rc, err);
 	rc = ctl_send(fd, CTL_REPLY, reply, pass_fd);
 	if (pass_fd >= 0)
 		close(pass_fd);

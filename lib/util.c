@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -90,4 +91,86 @@ const char *xr_json_str(struct json_object *o, const char *key, size_t max,
 		return NULL;
 	}
 	return s;
+}
+
+int xr_run(const char *const argv[], char *out, size_t outlen)
+{
+	char *args[XR_RUN_MAX_ARGS + 1] = { NULL };
+	size_t got = 0, i;
+	int pfd[2], status;
+	pid_t pid;
+	ssize_t n;
+
+	if (outlen)
+		out[0] = '\0';
+	/* execvp() wants them writable: copies, made before fork(). */
+	for (i = 0; argv[i]; i++) {
+		if (i == XR_RUN_MAX_ARGS || !(args[i] = strdup(argv[i]))) {
+			while (i--)
+				free(args[i]);
+			return -E2BIG;
+		}
+	}
+	if (pipe2(pfd, O_CLOEXEC)) {
+		pid = -1;
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		goto out;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+
+		if (null >= 0)
+			dup2(null, 0);
+		dup2(pfd[1], 1);
+		dup2(pfd[1], 2);
+		execvp(args[0], args);
+		dprintf(2, "%s: %s\n", args[0], strerror(errno));
+		_exit(127);
+	}
+out:
+	for (i = 0; args[i]; i++)
+		free(args[i]);
+	if (pid < 0)
+		return -errno;
+	close(pfd[1]);
+	for (;;) {
+		char sink[512];
+
+		if (got + 1 < outlen)
+			n = read(pfd[0], out + got, outlen - 1 - got);
+		else
+			n = read(pfd[0], sink, sizeof(sink));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (got + 1 < outlen)
+			got += (size_t)n;
+	}
+	if (outlen)
+		out[got] = '\0';
+	close(pfd[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+void xr_last_line(const char *text, char *out, size_t len)
+{
+	const char *end = text + strlen(text), *start;
+
+	while (end > text && (end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\r'))
+		end--;
+	start = end;
+	while (start > text && start[-1] != '\n')
+		start--;
+	snprintf(out, len, "%.*s", (int)(end - start), start);
 }

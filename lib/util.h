@@ -30,4 +30,18 @@ int xr_read_file(const char *path, size_t max, char **buf, size_t *len,
 const char *xr_json_str(struct json_object *o, const char *key, size_t max,
 			char *err, size_t errlen);
 
+/**
+ * xr_run - run a program and wait for it, its output captured
+ * @argv:   program (looked up in PATH) and arguments, NULL-terminated
+ * @out:    receives stdout and stderr together, NUL-terminated, cut to fit
+ * @outlen: size of @out
+ * Return: the exit status (0..255), 128+N when killed by signal N, or a
+ * negative errno when it could not be started.
+ */
+#define XR_RUN_MAX_ARGS 32
+int xr_run(const char *const argv[], char *out, size_t outlen);
+
+/** xr_last_line - the last non-empty line of @text, in @out */
+void xr_last_line(const char *text, char *out, size_t len);
+
 #endif

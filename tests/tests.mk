@@ -6,6 +6,9 @@ UNIT_TESTS += $(B)/tests/test_cfg $(B)/tests/test_domain $(B)/tests/test_ctl \
               $(B)/tests/test_control $(B)/tests/test_libxl_map
 CHECK_SCRIPTS += tests/golden/run.sh tests/cli/daemon.sh
 
+include tests/unit/tls.mk
+include tests/unit/storage.mk
+
 $(B)/tests/test_cfg: $(call obj,tests/unit/test_cfg.c $(HVCFG_SRC) $(LIB_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LIBS_JSON)
@@ -18,9 +21,9 @@ $(B)/tests/test_ctl: $(call obj,tests/unit/test_ctl.c $(LIB_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LIBS_JSON)
 
-$(B)/tests/test_control: $(call obj,tests/unit/test_control.c cluster/control.c $(HVCFG_SRC) $(HVLC_SRC) $(LIB_SRC))
+$(B)/tests/test_control: $(call obj,tests/unit/test_control.c $(filter-out cluster/clusterd.c,$(D_SRC)) $(HVCFG_SRC) $(HVLC_SRC) $(LIB_SRC))
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LIBS_JSON) $(LIBS_XL) -lutil
+	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LIBS_JSON) $(LIBS_XL) $(LIBS_TLS) -lutil
 
 $(B)/tests/test_libxl_map: $(call obj,tests/unit/test_libxl_map.c hv/libxl_map.c $(HVCFG_SRC) $(LIB_SRC))
 	@mkdir -p $(dir $@)

@@ -32,12 +32,12 @@ has() {	# has FILE TEXT
 expect 1 list
 has err "cannot reach clusterd at $tmp/clusterd.sock"
 
-"$top/build/clusterd" --hv sim -n node1 2>"$tmp/clusterd.log" &
+"$top/build/clusterd" --hv sim -n node1 --cert-dir "$tmp" --state-dir "$tmp" 2>"$tmp/clusterd.log" &
 dpid=$!
 for _ in $(seq 50); do [ -S "$XENRACK_SOCKET" ] && break; sleep 0.1; done
 
 # A second clusterd on the same socket refuses to start.
-"$top/build/clusterd" --hv sim 2>"$tmp/err2"; rc=$?
+"$top/build/clusterd" --hv sim --cert-dir "$tmp" --state-dir "$tmp" 2>"$tmp/err2"; rc=$?
 [ $rc -ne 0 ] && grep -q "already serving" "$tmp/err2" && ok || bad "second clusterd started (rc $rc)"
 
 # A client that sends half a header and stalls holds up nobody, and is
@@ -119,6 +119,90 @@ expect 2 create
 expect 2 nosuchcommand
 expect 0 help
 has out "console"
+
+# Disks (storage): this clusterd has no node.json, a cluster of one node,
+# so nothing is replicated; records live in $tmp/storage.
+truncate -s 8M "$tmp/disky.img"
+printf 'name = "Disky"\nkernel = "%s"\nmemory = 64\ndisk = [ "file:%s/disky.img,xvda,w" ]\n' \
+	"$tmp/vmlinuz" "$tmp" >"$tmp/disky.cfg"
+nostate() {	# nostate WHY: no record of Disky, no domain Disky
+	if ls "$tmp/storage"/xr-Disky-* >/dev/null 2>&1; then bad "$1: a record was left"; else ok; fi
+	ctl list >"$tmp/out" 2>&1
+	if grep -q Disky "$tmp/out"; then bad "$1: domain Disky exists"; else ok; fi
+}
+expect 1 create --peer node2 "$tmp/disky.cfg"
+has err "clusterctl: --peer node2: not a node of this cluster (a cluster of one node)"
+nostate "create --peer node2"
+expect 1 create --peer=node2 "$tmp/disky.cfg"
+has err "--peer node2: not a node of this cluster (a cluster of one node)"
+expect 1 create --peer node1 "$tmp/disky.cfg"
+has err "--peer node1: that is this node; a replica must be on another node"
+nostate "create --peer node1"
+expect 2 create --peer
+has err "--peer needs a NODE (or none)"
+expect 2 create "$tmp/disky.cfg" --peer
+expect 2 create --peer "" "$tmp/disky.cfg"
+nostate "create --peer without a value"
+[ "$(stat -c %s "$tmp/disky.img")" = 8388608 ] && ok || bad "disky.img changed size"
+
+expect 0 create --peer none "$tmp/disky.cfg"
+has out "Started domain Disky (id "
+has out "xvda   file:$tmp/disky.img"
+has out "unreplicated"
+[ -f "$tmp/storage/xr-Disky-xvda.json" ] && ok || bad "no record of Disky's disk"
+[ "$(stat -c %s "$tmp/disky.img")" = 8388608 ] && ok || bad "an unreplicated disk grew"
+expect 0 disks
+has out "Domain           Disk   Backend"
+if grep -E "^Disky +xvda +file:$tmp/disky.img +- +- +unreplicated$" "$tmp/out" >/dev/null
+then ok; else bad "disks: no unreplicated line for Disky"; cat "$tmp/out"; fi
+expect 0 disks Disky
+has out "unreplicated"
+if grep -q NetBSD "$tmp/out"; then bad "disks Disky lists NetBSD"; else ok; fi
+expect 0 list -l
+# The disk line comes right under its domain, indented.
+if grep -A1 '^Disky ' "$tmp/out" | tail -1 |
+	grep -E "^    xvda +file:$tmp/disky.img +.*unreplicated$" >/dev/null
+then ok; else bad "list -l: no disk line under Disky"; cat "$tmp/out"; fi
+if grep -A1 '^Domain-0 ' "$tmp/out" | tail -1 | grep -q '^    '; then
+	bad "list -l: a disk line under Domain-0"; else ok; fi
+expect 0 list
+if grep -q "^    xvda" "$tmp/out"; then bad "list without -l shows disks"; else ok; fi
+expect 0 disks --json
+if command -v jq >/dev/null; then
+	jq -e 'type == "array"' "$tmp/out" >/dev/null && ok || bad "disks --json: not a JSON array"
+	[ "$(jq -r '.[] | select(.domain == "Disky") | "\(.vdev) \(.kind) \(.disk) \(.size) \(.state)"' \
+		"$tmp/out")" = "xvda file $tmp/disky.img 8388608 unreplicated" ] &&
+		ok || { bad "disks --json: Disky's disk"; cat "$tmp/out"; }
+else
+	python3 -m json.tool "$tmp/out" >/dev/null && ok || bad "disks --json: not JSON"
+fi
+has out "\"disk\": \"$tmp/disky.img\""
+expect 0 list -l --json
+has out '"disks": ['
+
+# A running domain's disks stay; a stopped one's go, its data file stays.
+expect 1 delete Disky
+has err "domain 'Disky' is running (id "
+has err "shut it down first"
+[ -f "$tmp/storage/xr-Disky-xvda.json" ] && ok || bad "delete of a running domain removed its record"
+expect 0 destroy Disky
+expect 0 delete Disky
+has out "Deleted the disk resources of Disky"
+[ -e "$tmp/storage/xr-Disky-xvda.json" ] && bad "record left after delete" || ok
+[ -f "$tmp/disky.img" ] && ok || bad "delete removed the data file"
+expect 0 disks
+if grep -q Disky "$tmp/out"; then bad "disks still lists Disky"; cat "$tmp/out"; else ok; fi
+expect 1 delete Disky
+has err "domain 'Disky' has no disks recorded on node1"
+expect 1 delete NoSuch
+has err "domain 'NoSuch' has no disks recorded on node1"
+expect 2 delete
+expect 2 disks a b
+# Created again after delete: a fresh record.
+expect 0 create "$tmp/disky.cfg"
+has out "unreplicated"
+expect 0 destroy Disky
+expect 0 delete Disky
 
 kill "$dpid"; wait "$dpid" 2>/dev/null; dpid=
 [ -e "$XENRACK_SOCKET" ] && bad "socket left behind" || ok

@@ -12,7 +12,8 @@ integration: rack-deps all appliance
 	@$(RACK) down >/dev/null 2>&1 || true
 	@set -e; trap '$(RACK) down >/dev/null 2>&1' EXIT; \
 	  $(RACK) up $(LAB_NODES); \
-	  tests/integration/scenarios.sh
+	  tests/integration/scenarios.sh; \
+	  tests/integration/storage.sh
 
 ## lab: boot the virtual rack and create the NetBSD domain on node1
 lab: rack-deps all appliance
@@ -35,8 +36,15 @@ lab-ctl:
 lab-down:
 	$(RACK) down
 
-## bench: boot-time benchmark of the virtual rack (bench/boot.sh), HTTP vs TFTP
-bench: rack-deps all appliance
+## bench: the virtual rack's benchmarks: bench-boot and bench-storage
+bench: bench-boot bench-storage
+
+## bench-boot: boot time by phase (bench/boot.sh), HTTP vs TFTP
+bench-boot: rack-deps all appliance
 	bench/boot.sh
 
-.PHONY: rack-deps integration lab lab-ctl lab-down bench
+## bench-storage: replicated vs unreplicated disk writes (bench/storage.sh)
+bench-storage: rack-deps all appliance
+	bench/storage.sh
+
+.PHONY: rack-deps integration lab lab-ctl lab-down bench bench-boot bench-storage

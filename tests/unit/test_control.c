@@ -19,11 +19,12 @@
 
 #include "clu.h"
 #include "ctl.h"
+#include "storage.h"
 
 static struct clu_daemon d;
 static int sp[2];
 static char dir[32];
-static char kernel[64], cfgtext[1024];
+static char kernel[64], cfgtext[1024], sdir[64], rdir[64];
 
 static int setup(void **state)
 {
@@ -42,6 +43,11 @@ static int setup(void **state)
 	snprintf(cfgtext, sizeof(cfgtext),
 		 "name = \"NetBSD\"\nkernel = \"%s\"\nmemory = 128\n"
 		 "vif = [ 'mac=aa:00:00:50:02:f0, bridge=bridge0' ]\n", kernel);
+	/* Disk records go to the test's directory; no node.json: one node. */
+	snprintf(sdir, sizeof(sdir), "%s/storage", dir);
+	snprintf(rdir, sizeof(rdir), "%s/run", dir);
+	st_dir = sdir;
+	st_run = rdir;
 	d.hv = &hv_sim_ops;
 	snprintf(d.node, sizeof(d.node), "node1");
 	if (d.hv->open(&d.be, err))
@@ -56,7 +62,13 @@ static int teardown(void **state)
 	close(sp[0]);
 	close(sp[1]);
 	unlink(kernel);
-	rmdir(dir);
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd))
+			return -1;
+	}
 	return 0;
 }
 

@@ -1,0 +1,237 @@
+/*
+ * peer.c - clusterd to clusterd: the rack's nodes (from the enrolment's
+ * node.json) and requests between them over mutual TLS (lib/tls.h).
+ *
+ * A node serves peers on XR_TLS_PORT.  Each connection is handled by a
+ * child process, so a slow peer or a long storage action never stalls the
+ * daemon's loop, and two nodes asking each other at once cannot deadlock.
+ * Only nodes of the cluster are served; the client certificate says which.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "clu.h"
+#include "ctl.h"
+#include "log.h"
+#include "storage.h"
+#include "tls.h"
+#include "util.h"
+
+#define PEER_HANDSHAKE_MS 5000
+#define PEER_REQUEST_MS   10000
+
+int clu_cluster_load(struct clu_daemon *d, const char *path, char *err)
+{
+	struct json_object *o, *nodes, *v;
+	const char *s;
+	char *text;
+	size_t len, i;
+	int rc;
+
+	d->nnodes = 0;
+	rc = xr_read_file(path, 256 * 1024, &text, &len, "node.json", err, CTL_ERR_LEN);
+	if (rc)
+		return rc;
+	o = json_tokener_parse(text);
+	free(text);
+	if (!o || !json_object_object_get_ex(o, "nodes", &nodes) ||
+	    !json_object_is_type(nodes, json_type_array)) {
+		st_errf(err, "%s: no \"nodes\" list", path);
+		json_object_put(o);
+		return -EINVAL;
+	}
+	for (i = 0; i < json_object_array_length(nodes) && d->nnodes < CLU_MAX_NODES; i++) {
+		struct json_object *e = json_object_array_get_idx(nodes, i);
+		struct clu_node *n = &d->nodes[d->nnodes];
+		char why[CTL_ERR_LEN];
+
+		if (!(s = xr_json_str(e, "name", sizeof(n->name) - 1, why, sizeof(why))))
+			continue;
+		snprintf(n->name, sizeof(n->name), "%s", s);
+		if (!(s = xr_json_str(e, "address", sizeof(n->addr) - 1, why, sizeof(why))))
+			continue;
+		snprintf(n->addr, sizeof(n->addr), "%s", s);
+		d->nnodes++;
+	}
+	if (json_object_object_get_ex(o, "address", &v) && json_object_is_type(v, json_type_string))
+		snprintf(d->addr, sizeof(d->addr), "%s", json_object_get_string(v));
+	json_object_put(o);
+	if (!clu_node_find(d, d->node)) {
+		st_errf(err, "%s: this node (%s) is not in its node list",
+			 path, d->node);
+		d->nnodes = 0;
+		return -EINVAL;
+	}
+	if (!d->addr[0])
+		snprintf(d->addr, sizeof(d->addr), "%s", clu_node_find(d, d->node)->addr);
+	return 0;
+}
+
+const struct clu_node *clu_node_find(const struct clu_daemon *d, const char *name)
+{
+	for (size_t i = 0; i < d->nnodes; i++)
+		if (!strcmp(d->nodes[i].name, name))
+			return &d->nodes[i];
+	return NULL;
+}
+
+void clu_node_names(const struct clu_daemon *d, char *out, size_t len)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < d->nnodes && used < len; i++)
+		used += (size_t)snprintf(out + used, len - used, "%s%s", i ? ", " : "",
+					 d->nodes[i].name);
+}
+
+int clu_peer_call(struct clu_daemon *d, const struct clu_node *n, uint16_t type,
+		  struct json_object *req, struct json_object **reply,
+		  int timeout_ms, char *err)
+{
+	struct json_object *r = NULL, *v;
+	char why[CTL_ERR_LEN];
+	uint16_t rtype;
+	SSL *ssl;
+	int rc;
+
+	*reply = NULL;
+	if (!d->tls_client) {
+		st_errf(err, "%s: this node has no certificate to reach peers with "
+			 "(not enrolled?)", n->name);
+		return -ENOTCONN;
+	}
+	rc = xr_tls_connect(d->tls_client, n->addr, XR_TLS_PORT, n->name,
+			    PEER_HANDSHAKE_MS, &ssl, why);
+	if (rc) {
+		st_errf(err, "%s", why);
+		return rc;
+	}
+	rc = xr_tls_send(ssl, type, req, PEER_REQUEST_MS, why);
+	if (!rc)
+		rc = xr_tls_recv(ssl, &rtype, &r, timeout_ms, why);
+	xr_tls_close(ssl);
+	if (rc) {
+		st_errf(err, "%s: %s", n->name, why);
+		json_object_put(r);
+		return rc;
+	}
+	if (rtype != CTL_REPLY) {
+		st_errf(err, "%s: answered with message type %u, not a reply",
+			 n->name, rtype);
+		json_object_put(r);
+		return -EPROTO;
+	}
+	if (!json_object_object_get_ex(r, "ok", &v) || !json_object_get_boolean(v)) {
+		st_errf(err, "%s: %s", n->name,
+			 json_object_object_get_ex(r, "error", &v) ? json_object_get_string(v)
+			 : "refused");
+		json_object_put(r);
+		return -EREMOTEIO;
+	}
+	*reply = r;
+	return 0;
+}
+
+int clu_peer_listen(void)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(XR_TLS_PORT),
+				   .sin6_addr = IN6ADDR_ANY_INIT };
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1, zero = 0;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 16)) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* In the child: one request from one peer. */
+static void serve_one(struct clu_daemon *d, int fd)
+{
+	struct json_object *req = NULL, *reply;
+	char peer[CLU_NODE_LEN], err[CTL_ERR_LEN] = "";
+	uint16_t type;
+	SSL *ssl;
+	int rc;
+
+	rc = xr_tls_accept(d->tls_server, fd, PEER_HANDSHAKE_MS, &ssl, peer, sizeof(peer), err);
+	if (rc) {
+		log_warn("peer: refused a connection: %s", err);
+		close(fd);
+		return;
+	}
+	rc = xr_tls_recv(ssl, &type, &req, PEER_REQUEST_MS, err);
+	if (rc) {
+		log_warn("peer %s: bad request: %s", peer, err);
+		xr_tls_close(ssl);
+		return;
+	}
+	reply = json_object_new_object();
+	if (!clu_node_find(d, peer) || !strcmp(peer, d->node)) {
+		st_errf(err, "node %s is not a peer of %s in this cluster",
+			 peer, d->node);
+		rc = -EACCES;
+	} else {
+		rc = clu_peer_dispatch(d, peer, type, req, reply, err);
+	}
+	clu_reply_status(reply, rc, err);
+	if (rc)
+		log_warn("peer %s: %s: %s", peer, ctl_type_name(type) ? ctl_type_name(type) : "?", err);
+	rc = xr_tls_send(ssl, CTL_REPLY, reply, PEER_REQUEST_MS, err);
+	if (rc)
+		log_warn("peer %s: cannot reply: %s", peer, err);
+	json_object_put(reply);
+	json_object_put(req);
+	xr_tls_close(ssl);
+}
+
+void clu_peer_accept(struct clu_daemon *d, int lfd)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	pid_t pid;
+
+	if (fd < 0)
+		return;
+	if (d->nchildren >= CLU_MAX_CHILDREN) {
+		log_warn("peer: %d requests already being served; refusing one",
+			 CLU_MAX_CHILDREN);
+		close(fd);
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_err("peer: fork: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	if (pid == 0) {
+		close(lfd);
+		serve_one(d, fd);
+		_exit(0);
+	}
+	close(fd);
+	d->children[d->nchildren++] = pid;
+}
+
+void clu_peer_reap(struct clu_daemon *d)
+{
+	for (int i = d->nchildren - 1; i >= 0; i--) {
+		if (waitpid(d->children[i], NULL, WNOHANG) == d->children[i])
+			d->children[i] = d->children[--d->nchildren];
+	}
+}

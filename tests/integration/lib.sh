@@ -1,0 +1,28 @@
+# lib.sh - what the rack scenario scripts share: running a command in a
+# node's Dom0 and counting checks.  Sourced; sets $here, $rack, $LAB, $out.
+rack=$here/rack.sh
+LAB=${RACK_DIR:-$(cd "$here/../.." && pwd)/build/lab}
+pass=0 fail=0
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+ok()  { pass=$((pass + 1)); echo "ok: $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; sed 's/^/  | /' "$out" | tail -20; }
+
+# on NODE EXPECTED_RC CMD: run CMD in NODE's Dom0, output in $out
+on() {
+	local node=$1 want=$2; shift 2
+	"$rack" ctl "$node" "$*" >"$out" 2>&1; local rc=$?
+	[ "$rc" -eq "$want" ] && return 0
+	echo "  ($node: '$*' exited $rc, expected $want)" >>"$out"
+	return 1
+}
+has() { grep -qE -- "$1" "$out"; }
+# until_on NODE SECONDS CMD: retry CMD until it succeeds
+until_on() {
+	local node=$1 secs=$2 end; shift 2
+	end=$((SECONDS + secs))
+	while [ $SECONDS -lt $end ]; do on "$node" 0 "$@" && return 0; sleep 3; done
+	return 1
+}
+state_of() { on "$1" 0 "clusterctl list" && awk -v n="$2" '$1 == n { print $5 }' "$out"; }
