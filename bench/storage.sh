@@ -2,8 +2,8 @@
 # bench/storage.sh - write throughput and latency of a replicated disk
 # against the same disk unreplicated, in one virtual-rack run.  As root.
 #
-# A 2-node rack; on node1 a domain "Bench" (the test guest, which leaves its
-# second disk alone) with a 256 MiB file: disk replicated to node2.  In
+# A 2-node rack; on node1 a domain "Bench" (the test guest, paused while
+# measuring) with a 256 MiB file: disk replicated to node2.  In
 # node1's Dom0, xenrack-diskbench (bench/diskbench.c) writes with O_DIRECT |
 # O_DSYNC, as a guest's synchronous writes reach blkback:
 #   replicated    /dev/drbdN, connected to node2 (protocol C)
@@ -24,7 +24,7 @@ if [ -z "${RACK_KEEP:-}" ]; then
 	"$rack" up 2 >/dev/null
 fi
 url=http://10.99.0.1:8080/images
-cfg=$(printf '%s\n' 'name = "Bench"' 'memory = 64' \
+cfg=$(printf '%s\n' 'name = "Bench"' 'memory = 128' \
 	'kernel = "/var/lib/xenrack/guest/vmlinuz"' \
 	'ramdisk = "/var/lib/xenrack/guest/guest-initrd.img"' \
 	"disk = [ 'file:$IMG,xvdb,w' ]" 'extra = "console=hvc0"' | base64 -w0)
@@ -42,12 +42,14 @@ on "clusterctl disks Bench" >&2
 dev=$(on "clusterctl disks --json Bench" | sed -n 's/.*"minor": *\([0-9]*\).*/\/dev\/drbd\1/p')
 [ -n "$dev" ] || { echo "bench: no DRBD device for Bench" >&2; exit 1; }
 
+# A paused guest leaves Dom0 the CPUs and cannot be upset by the load.
+on "clusterctl pause Bench" >&2
 echo "== replicated: $dev (node1 -> node2, protocol C)"
 repl=$(on "/usr/libexec/xenrack/diskbench $dev $MIB")
 echo "$repl"
 on "clusterctl destroy Bench && sleep 2 && clusterctl delete Bench" >&2
 echo "== unreplicated: $IMG on a direct-I/O loop device"
-plain=$(on "l=\$(losetup --find --show --direct-io=on $IMG) && /usr/libexec/xenrack/diskbench \$l $MIB; losetup -d \$l")
+plain=$(on "l=\$(/usr/sbin/losetup --find --show --direct-io=on $IMG) && /usr/libexec/xenrack/diskbench \$l $MIB; losetup -d \$l")
 echo "$plain"
 on "rm -f $IMG" >/dev/null
 "$rack" ctl node2 "rm -f $IMG" >/dev/null

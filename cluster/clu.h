@@ -81,8 +81,11 @@ int clu_disks_prepare(struct clu_daemon *d, struct hv_domain *dom, const char *w
 int clu_disks_apply(struct hv_domain *dom, const struct st_res *v, size_t n);
 /** clu_disks_abort - undo clu_disks_prepare() after the domain failed to start */
 void clu_disks_abort(struct clu_daemon *d, const struct st_res *v, size_t n);
-/** clu_disks_reconcile - demote the disks of domains no longer running here */
-void clu_disks_reconcile(struct clu_daemon *d, const struct hv_dominfo *doms, size_t n);
+/**
+ * clu_disks_reconcile - demote the disks of domains no longer running here
+ * Return: how many could not be demoted (still held open), to try again.
+ */
+int clu_disks_reconcile(struct clu_daemon *d, const struct hv_dominfo *doms, size_t n);
 /** clu_disks_json - the disks of @domain (NULL: all) with their state */
 struct json_object *clu_disks_json(struct clu_daemon *d, const char *domain);
 /** clu_disks_delete - tear down @domain's resources here and on its peer */

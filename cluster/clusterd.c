@@ -175,10 +175,12 @@ static bool serve_client(struct clu_daemon *d, struct client *c)
 
 /*
  * When the set of domains running here changes, the disks of those gone
- * are demoted (clu_disks_reconcile).  @last holds the names seen before.
+ * are demoted (clu_disks_reconcile).  @last holds the names seen before;
+ * a disk still held open is tried again every 10 s.
  */
 static void watch_domains(struct clu_daemon *d, char *last, size_t len)
 {
+	static int64_t retry_ms;
 	struct hv_dominfo *v = NULL;
 	char now[4096] = "", err[HV_ERR_LEN];
 	size_t n = 0, used = 0;
@@ -187,8 +189,8 @@ static void watch_domains(struct clu_daemon *d, char *last, size_t len)
 		return;
 	for (size_t i = 0; i < n && used < sizeof(now); i++)
 		used += (size_t)snprintf(now + used, sizeof(now) - used, "%s/", v[i].name);
-	if (strcmp(now, last)) {
-		clu_disks_reconcile(d, v, n);
+	if (strcmp(now, last) || (retry_ms && now_ms() >= retry_ms)) {
+		retry_ms = clu_disks_reconcile(d, v, n) ? now_ms() + 10000 : 0;
 		snprintf(last, len, "%s", now);
 	}
 	free(v);

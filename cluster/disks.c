@@ -322,16 +322,17 @@ void clu_disks_abort(struct clu_daemon *d, const struct st_res *v, size_t n)
  * A domain that no longer runs here leaves its disks Secondary, so the
  * peer may take over.  Checked whenever the set of running domains changes.
  */
-void clu_disks_reconcile(struct clu_daemon *d, const struct hv_dominfo *doms, size_t ndoms)
+int clu_disks_reconcile(struct clu_daemon *d, const struct hv_dominfo *doms, size_t ndoms)
 {
 	char err[ST_ERR_LEN];
 	struct st_res *v;
 	struct st_state s;
 	size_t n, i, j;
+	int failed = 0;
 
 	(void)d;
 	if (st_load_all(&v, &n, err))
-		return;
+		return 0;
 	for (i = 0; i < n; i++) {
 		if (!v[i].replicated)
 			continue;
@@ -339,14 +340,17 @@ void clu_disks_reconcile(struct clu_daemon *d, const struct hv_dominfo *doms, si
 			;
 		if (j < ndoms || st_state(&v[i], &s, err) || strcmp(s.role, "Primary"))
 			continue;
-		if (st_secondary(&v[i], err))
-			log_err("storage: %s: domain %s is gone but the disk stays Primary: %s",
-				v[i].name, v[i].domain, err);
-		else
+		if (st_secondary(&v[i], err)) {
+			log_err("storage: %s: domain %s is gone but the disk stays Primary "
+				"(retrying): %s", v[i].name, v[i].domain, err);
+			failed++;
+		} else {
 			log_info("storage: %s: domain %s is gone; Secondary", v[i].name,
 				 v[i].domain);
+		}
 	}
 	free(v);
+	return failed;
 }
 
 /* ---- requests ---- */

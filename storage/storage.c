@@ -679,7 +679,7 @@ int st_secondary(const struct st_res *r, char *err)
 	if (!r->replicated || !is_up(r))
 		return 0;
 	/* blkback may hold the device for a moment after the domain died. */
-	for (i = 0; i < 40; i++) {
+	for (i = 0; i < 8; i++) {
 		rc = drbdadm(err, "secondary", NULL, r->name);
 		if (!rc)
 			return 0;

@@ -149,7 +149,7 @@ int st_bring_up(struct st_res *r, bool new_md, char *err);
 /** st_primary - promote; @force for a first sync from this node */
 int st_primary(const struct st_res *r, bool force, char *err);
 
-/** st_secondary - demote, retrying while blkback lets go of the device */
+/** st_secondary - demote, retrying for 2 s while blkback lets go of the device */
 int st_secondary(const struct st_res *r, char *err);
 
 /**
