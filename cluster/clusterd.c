@@ -215,12 +215,15 @@ static int setup_peers(struct clu_daemon *d, const char *cert_dir)
 	if (d->tls_client)
 		d->tls_server = xr_tls_ctx(cert_dir, true, err);
 	if (!d->tls_server) {
-		log_err("peers: %s", err);
+		log_err("peers: %s; disks stay unreplicated", err);
+		d->nnodes = 0;
 		return -1;
 	}
 	fd = clu_peer_listen();
 	if (fd < 0) {
-		log_err("peers: cannot listen on port %d: %s", XR_TLS_PORT, strerror(-fd));
+		log_err("peers: cannot listen on port %d: %s; disks stay unreplicated",
+			XR_TLS_PORT, strerror(-fd));
+		d->nnodes = 0;
 		return -1;
 	}
 	clu_node_names(d, path, sizeof(path));

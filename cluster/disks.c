@@ -56,11 +56,12 @@ static const struct clu_node *other_node(struct clu_daemon *d, const struct st_r
 	return clu_node_find(d, strcmp(r->node[0], d->node) ? r->node[0] : r->node[1]);
 }
 
-static void peer_release(struct clu_daemon *d, const struct clu_node *peer,
-			 const struct st_res *v, size_t n, const bool *is_new, bool drop)
+static int peer_release(struct clu_daemon *d, const struct clu_node *peer,
+			const struct st_res *v, size_t n, const bool *is_new, bool drop,
+			char *err)
 {
 	struct json_object *req = json_object_new_object(), *reply, *names;
-	char err[CTL_ERR_LEN];
+	int rc;
 
 	names = json_object_new_array();
 	for (size_t i = 0; i < n; i++)
@@ -68,11 +69,13 @@ static void peer_release(struct clu_daemon *d, const struct clu_node *peer,
 			json_object_array_add(names, json_object_new_string(v[i].name));
 	json_object_object_add(req, "names", names);
 	json_object_object_add(req, "drop", json_object_new_boolean(drop));
-	if (clu_peer_call(d, peer, CTL_PEER_RELEASE, req, &reply, PEER_CHECK_MS, err))
+	rc = clu_peer_call(d, peer, CTL_PEER_RELEASE, req, &reply, PEER_CHECK_MS, err);
+	if (rc)
 		log_err("storage: %s could not release its side: %s", peer->name, err);
 	else
 		json_object_put(reply);
 	json_object_put(req);
+	return rc;
 }
 
 /* Ask @peer whether it can hold replicas of @v; learn its used minors. */
@@ -141,6 +144,16 @@ static int choose_peer(struct clu_daemon *d, const struct hv_domain *dom,
 		return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
+		/* A domain keeps the peer its disks were replicated to. */
+		if (v[i].replicated && !*out)
+			*out = other_node(d, &v[i]);
+	}
+	if (*out) {
+		free(is_new);
+		free(v);
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
 		is_new[i] = v[i].writable && !v[i].replicated;
 		if (is_new[i]) {
 			v[i].replicated = true;
@@ -191,6 +204,7 @@ int clu_disks_prepare(struct clu_daemon *d, struct hv_domain *dom, const char *w
 	bool any_new = false;
 	struct st_res *v = NULL;
 	size_t n = 0, i, up = 0;
+	char err2[CTL_ERR_LEN];	/* the first error is the one reported */
 	int lock = -1, rc;
 
 	*out = NULL;
@@ -236,8 +250,10 @@ int clu_disks_prepare(struct clu_daemon *d, struct hv_domain *dom, const char *w
 		json_object_object_add(req, "disks", res_array(v, n, true, is_new));
 		rc = clu_peer_call(d, peer, CTL_PEER_PREPARE, req, &reply, PEER_PREPARE_MS, err);
 		json_object_put(req);
+		if (rc == -EREMOTEIO)
+			goto fail;	/* refused: the peer undid its own work */
 		if (rc)
-			goto fail;
+			goto undo;	/* no answer: it may have done it; release */
 		json_object_put(reply);
 	}
 	lock = st_lock(err);
@@ -255,12 +271,12 @@ int clu_disks_prepare(struct clu_daemon *d, struct hv_domain *dom, const char *w
 			break;
 		}
 	}
-	st_unlock(lock);
-	if (rc)
-		goto undo;
-	*out = v;
-	*nout = n;
-	return 0;
+	if (!rc) {
+		st_unlock(lock);
+		*out = v;
+		*nout = n;
+		return 0;
+	}
 undo:
 	for (i = 0; i < up; i++) {
 		char ignore[ST_ERR_LEN];
@@ -269,8 +285,9 @@ undo:
 		if (is_new[i] || !v[i].replicated)
 			st_teardown(&v[i], false, ignore);
 	}
+	st_unlock(lock);
 	if (any_new)
-		peer_release(d, peer, v, n, is_new, true);
+		peer_release(d, peer, v, n, is_new, true, err2);
 fail:
 	free(v);
 	return rc;
@@ -304,18 +321,23 @@ void clu_disks_abort(struct clu_daemon *d, const struct st_res *v, size_t n)
 	int lock = st_lock(err);
 
 	for (size_t i = 0; i < n; i++) {
+		bool gone = false;
+
 		if (st_secondary(&v[i], err))
 			log_err("storage: %s: %s", v[i].name, err);
-		else if ((v[i].fresh || !v[i].replicated) && st_teardown(&v[i], false, err))
-			log_err("storage: %s: %s", v[i].name, err);
-		is_new[i] = v[i].fresh;
-		any_new |= v[i].fresh;
-		if (v[i].fresh && !peer)
+		else if (v[i].fresh || !v[i].replicated)
+			gone = !st_teardown(&v[i], false, err);
+		if (!gone && v[i].fresh)
+			log_err("storage: %s stays on %s: %s", v[i].name, d->node, err);
+		/* The peer's side goes only where ours went. */
+		is_new[i] = v[i].fresh && gone;
+		any_new |= is_new[i];
+		if (is_new[i] && !peer)
 			peer = other_node(d, &v[i]);
 	}
 	st_unlock(lock);
 	if (any_new && peer)
-		peer_release(d, peer, v, n, is_new, true);
+		peer_release(d, peer, v, n, is_new, true, err);
 }
 
 /*
@@ -408,7 +430,9 @@ struct json_object *clu_disks_json(struct clu_daemon *d, const char *domain)
 int clu_disks_delete(struct clu_daemon *d, const char *domain, char *err)
 {
 	const struct clu_node *peer = NULL;
+	bool done[HV_MAX_DISKS] = { false };
 	struct st_res *v;
+	struct st_state s;
 	size_t n, i;
 	int lock, rc = 0;
 
@@ -416,23 +440,37 @@ int clu_disks_delete(struct clu_daemon *d, const char *domain, char *err)
 	if (lock < 0)
 		return lock;
 	rc = st_load_domain(domain, &v, &n, err);
-	if (rc || !n) {
-		if (!rc) {
-			st_errf(err, "domain '%s' has no disks recorded on %s",
-				 domain, d->node);
-			rc = -ENOENT;
-		}
-		st_unlock(lock);
-		return rc;
+	if (!rc && !n) {
+		st_errf(err, "domain '%s' has no disks recorded on %s", domain, d->node);
+		rc = -ENOENT;
 	}
+	/* Running on the peer (its side Primary): its disks are in use. */
 	for (i = 0; i < n && !rc; i++) {
+		if (v[i].replicated && !st_state(&v[i], &s, err) &&
+		    !strcmp(s.peer_role, "Primary")) {
+			st_errf(err, "domain '%s' runs on %s (its disk %s is Primary there)",
+				domain, other_node(d, &v[i]) ? other_node(d, &v[i])->name : "the peer",
+				v[i].vdev);
+			rc = -EBUSY;
+		}
+	}
+	for (i = 0; i < n && !rc && i < HV_MAX_DISKS; i++) {
 		if (v[i].replicated && !peer)
 			peer = other_node(d, &v[i]);
 		rc = st_teardown(&v[i], false, err);
+		done[i] = !rc;
 	}
 	st_unlock(lock);
-	if (!rc && peer)
-		peer_release(d, peer, v, n, NULL, false);
+	/* The peer releases what went here, even when not all of it did. */
+	if (peer) {
+		char why[CTL_ERR_LEN];
+		int prc = peer_release(d, peer, v, n, done, false, why);
+
+		if (prc && !rc) {
+			st_errf(err, "removed on %s, but not on %s: %s", d->node, peer->name, why);
+			rc = prc;
+		}
+	}
 	free(v);
 	return rc;
 }

@@ -231,7 +231,9 @@ void clu_peer_accept(struct clu_daemon *d, int lfd)
 void clu_peer_reap(struct clu_daemon *d)
 {
 	for (int i = d->nchildren - 1; i >= 0; i--) {
-		if (waitpid(d->children[i], NULL, WNOHANG) == d->children[i])
+		pid_t r = waitpid(d->children[i], NULL, WNOHANG);
+
+		if (r == d->children[i] || (r < 0 && errno == ECHILD))
 			d->children[i] = d->children[--d->nchildren];
 	}
 }

@@ -119,6 +119,15 @@ static int xl_open(struct hv_backend **out, char *err)
 		free(be);
 		return -ENODEV;
 	}
+	/* clusterd has children of its own (peer requests, drbdadm): libxl
+	 * must reap only its own, or our waitpid() finds them gone. */
+	{
+		static const libxl_childproc_hooks hooks = {
+			.chldowner = libxl_sigchld_owner_libxl_always_selective_reap,
+		};
+
+		libxl_childproc_setmode(be->ctx, &hooks, NULL);
+	}
 	/* Guests started before we were: watch them too, kill nothing. */
 	info = libxl_list_domain(be->ctx, &n);
 	for (i = 0; info && i < n; i++)

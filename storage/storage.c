@@ -68,8 +68,9 @@ static int run(char *err, const char *const argv[])
 	if (rc < 0)
 		st_errf(err, "cannot run %s: %s", argv[0], strerror(-rc));
 	else
-		st_errf(err, "%s %s %s: %s", argv[0], argv[1],
-			 argv[2] ? argv[2] : "", last[0] ? last : "failed");
+		st_errf(err, "%s %s %s%s%s: %s", argv[0], argv[1], argv[2] ? argv[2] : "",
+			argv[2] && argv[3] ? " " : "", argv[2] && argv[3] ? argv[3] : "",
+			last[0] ? last : "failed");
 	log_debug("storage", "%s %s: exit %d: %s", argv[0], argv[1], rc, out);
 	return -EIO;
 }
@@ -92,6 +93,28 @@ static int blk_size(const char *path, uint64_t *size, char *err)
 		if (fd >= 0)
 			close(fd);
 		return -EIO;
+	}
+	close(fd);
+	return 0;
+}
+
+/* @path is @dir or below it. */
+static bool in_dir(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return !strncmp(path, dir, n) && (path[n] == '/' || path[n] == '\0');
+}
+
+/* A phy: device to replicate must not be mounted or held by anyone. */
+static int device_free(const char *path, char *err)
+{
+	int fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC);
+
+	if (fd < 0) {
+		st_errf(err, "disk phy:%s: %s", path, errno == EBUSY ?
+			"in use here (mounted, or held by another device)" : strerror(errno));
+		return errno == EBUSY ? -EBUSY : -errno;
 	}
 	close(fd);
 	return 0;
@@ -254,7 +277,11 @@ static int load_where(const char *domain, struct st_res **out, size_t *n, char *
 		if (l < 6 || l - 5 >= sizeof(name) || strcmp(e->d_name + l - 5, ".json"))
 			continue;
 		snprintf(name, sizeof(name), "%.*s", (int)(l - 5), e->d_name);
-		if (st_load(name, &r, err)) {
+		int rc = st_load(name, &r, err);
+
+		if (rc == -ENOENT)
+			continue;	/* removed since readdir() */
+		if (rc) {
 			log_warn("storage: skipping %s", err);
 			continue;
 		}
@@ -363,7 +390,14 @@ int st_plan(const struct hv_domain *dom, const char *self, const char *self_addr
 			break;
 		}
 		/* A disk replicated before keeps its resource, peer and size. */
-		if (!st_load(r->name, &old, why) && old.replicated && r->writable) {
+		if (!st_load(r->name, &old, why) && old.replicated && !r->writable) {
+			st_errf(err, "disk %s:%s is replicated (resource %s); it cannot become "
+				"read-only until `clusterctl delete %s` removes the resource",
+				type, k->target, old.name, dom->name);
+			rc = -EEXIST;
+			break;
+		}
+		if (!st_load(r->name, &old, why) && old.replicated) {
 			int me = !strcmp(old.node[0], self) ? 0 : !strcmp(old.node[1], self) ? 1 : -1;
 
 			if (me < 0 || strcmp(old.path, r->path) || old.kind != r->kind) {
@@ -393,6 +427,8 @@ int st_plan(const struct hv_domain *dom, const char *self, const char *self_addr
 		r->replicated = r->writable && peer;
 		if (!r->replicated)
 			continue;
+		if (r->kind == ST_PHY && (rc = device_free(k->target, err)))
+			break;
 		if (r->size % 4096) {
 			st_errf(err, "disk %s:%s: %" PRIu64 " bytes, not a whole number of "
 				"4 KiB blocks, which a replicated disk must be", type, k->target, r->size);
@@ -443,14 +479,20 @@ int st_check_replica(const struct st_res *r, char *err)
 	uint64_t want, avail;
 	int rc;
 
+	/* Only new replicas are asked for: a record here is left from before. */
 	if (!st_load(r->name, &old, why)) {
-		/* Ours already: the same resource coming back. */
-		if (old.replicated && !strcmp(old.path, r->path) && old.kind == r->kind &&
-		    !strcmp(old.node[0], r->node[0]) && !strcmp(old.node[1], r->node[1]))
-			return 0;
-		st_errf(err, "resource %s already exists here for %s:%s",
-			 r->name, old.kind == ST_PHY ? "phy" : "file", old.path);
+		st_errf(err, "resource %s already exists here for %s:%s; "
+			"`clusterctl delete %s` removes it", r->name,
+			old.kind == ST_PHY ? "phy" : "file", old.path, old.domain);
 		return -EEXIST;
+	}
+	/* Never a replica among our own files, or in the kernel's. */
+	if (in_dir(r->path, st_dir) || in_dir(r->path, st_run) ||
+	    (r->kind == ST_FILE && (in_dir(r->path, "/proc") || in_dir(r->path, "/sys") ||
+				    in_dir(r->path, "/dev")))) {
+		st_errf(err, "disk %s:%s: not a place for a replica",
+			r->kind == ST_PHY ? "phy" : "file", r->path);
+		return -EPERM;
 	}
 	if (r->minor >= 0) {
 		st_minors_used(used);
@@ -470,7 +512,9 @@ int st_check_replica(const struct st_res *r, char *err)
 			st_errf(err, "disk phy:%s: not a block device", r->path);
 			return -ENOTBLK;
 		}
-		rc = blk_size(r->path, &size, err);
+		rc = device_free(r->path, err);
+		if (!rc)
+			rc = blk_size(r->path, &size, err);
 		if (rc)
 			return rc;
 		if (size < r->size) {
@@ -562,12 +606,21 @@ static void remove_files(const struct st_res *r)
 	unlink(p);
 }
 
-static bool is_up(const struct st_res *r)
+static bool minor_exists(int minor)
 {
 	char p[64];
 
-	snprintf(p, sizeof(p), "/sys/block/drbd%d", r->minor);
-	return r->minor >= 0 && !access(p, F_OK);
+	snprintf(p, sizeof(p), "/sys/block/drbd%d", minor);
+	return minor >= 0 && !access(p, F_OK);
+}
+
+/* This resource is up here (not merely its minor, which another may hold). */
+static bool is_up(const struct st_res *r)
+{
+	struct st_state s;
+	char err[ST_ERR_LEN];
+
+	return minor_exists(r->minor) && !st_state(r, &s, err) && s.up;
 }
 
 int st_bring_up(struct st_res *r, bool new_md, char *err)
@@ -585,6 +638,11 @@ int st_bring_up(struct st_res *r, bool new_md, char *err)
 	link_of(mdl, sizeof(mdl), r->name, "mdloop");
 	if (is_up(r))
 		return 0;
+	if (minor_exists(r->minor)) {
+		st_errf(err, "%s: DRBD minor %d is taken by another resource here",
+			r->name, r->minor);
+		return -EBUSY;
+	}
 	if (r->kind == ST_FILE) {
 		if (stat(r->path, &st)) {
 			/* A replica: sparse, the source's size with metadata. */
@@ -653,7 +711,9 @@ undo:
 
 		drbdadm(ignore, "down", NULL, r->name);
 	}
-	detach_link(disk);
+	if (r->kind == ST_FILE)
+		detach_link(disk);
+	unlink(disk);
 	detach_link(mdl);
 	if (new_md)	/* a first bring-up leaves nothing; a later one keeps the record */
 		remove_files(r);
@@ -700,7 +760,9 @@ int st_teardown(const struct st_res *r, bool drop_replica, char *err)
 			return rc;	/* still in use: leave everything as it is */
 		link_of(disk, sizeof(disk), r->name, "disk");
 		link_of(mdl, sizeof(mdl), r->name, "mdloop");
-		detach_link(disk);
+		if (r->kind == ST_FILE)
+			detach_link(disk);	/* our loop device */
+		unlink(disk);			/* a phy: device is the operator's */
 		detach_link(mdl);
 	}
 	remove_files(r);

@@ -38,7 +38,7 @@ struct json_object;
 #define ST_RUN_DEFAULT  "/run/xenrack/storage"
 #define ST_PORT_BASE    7788		/* resource with minor N listens on BASE+N */
 #define ST_MINORS       256		/* minors 0..255 */
-#define ST_RES_LEN      64
+#define ST_RES_LEN      96		/* "xr-" + 63-byte domain + "-" + vdev */
 #define ST_NODE_LEN     64
 #define ST_ADDR_LEN     64
 
@@ -126,10 +126,11 @@ int st_plan(const struct hv_domain *dom, const char *self, const char *self_addr
 	    struct st_res **out, size_t *n, char *err);
 
 /**
- * st_check_replica - can this node hold a replica of @r?  (on the peer)
- * file: the directory must exist, and either a file of exactly the
- * replica's size (ours from before) or room for a sparse one; phy: a block
- * device at least as large.  The minor must be free here.
+ * st_check_replica - can this node hold a new replica of @r?  (on the peer)
+ * No record of that resource may be here, and the path must not be among
+ * our own files or the kernel's.  file: the directory must exist, no file
+ * may be there, and there must be room for the whole replica; phy: a block
+ * device nobody holds, at least as large.  The minor must be free here.
  */
 int st_check_replica(const struct st_res *r, char *err);
 

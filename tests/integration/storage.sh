@@ -145,8 +145,14 @@ if "$here/lab-netbsd.sh" node2 >"$out" 2>&1 && has "xvda +file:$DISK +node1 +Pri
    until_on node2 120 "timeout 3 clusterctl console NetBSD | grep -m1 -E 'seq=$((lastw + 1))\\b|continuing after seq=$lastw'"; then
 	ok "NetBSD on node2 continues the sequence after seq=$lastw"
 else bad "restart on node2"; fi
+on node1 1 "clusterctl delete NetBSD" && has "domain 'NetBSD' runs on node2" &&
+	ok "delete on node1 refused while NetBSD runs on node2" || bad "delete while running on the peer"
 on node2 0 "clusterctl destroy NetBSD" && until_disk node2 60 "Secondary" &&
 	ok "destroy on node2: its disk demoted" || bad "destroy on node2"
+if on node2 0 "clusterctl delete NetBSD" && nothing_left node1 && nothing_left node2 &&
+   on node1 0 "stat -c %s $DISK" && has '^67108864$' && on node2 0 "stat -c %s $DISK" && has '^67108864$'; then
+	ok "delete: nothing left on either node; both files back at 64 MiB, without metadata"
+else bad "final delete"; fi
 
 echo "storage scenarios took $((SECONDS - t0)) s"
 echo "$pass passed, $fail failed"

@@ -952,16 +952,25 @@ static void test_check_replica_records(void **state)
 	snprintf(path, sizeof(path), "%s/r.img", dir);
 	sample(&r, ST_FILE, path);
 	r.size = 4 * MIB;
-	/* Our own resource coming back: fine. */
+	/* A record of that resource is left from before: a new replica is
+	 * never laid over it, even for the same disk. */
 	save_record(&r);
-	assert_int_equal(st_check_replica(&r, err), 0);
-
-	/* The same name for another disk: refused. */
+	snprintf(want, sizeof(want), "resource xr-NetBSD-xvda already exists here for "
+		 "file:%s; `clusterctl delete NetBSD` removes it", path);
+	assert_int_equal(st_check_replica(&r, err), -EEXIST);
+	assert_string_equal(err, want);
 	other = r;
 	snprintf(other.path, sizeof(other.path), "%s/other.img", dir);
 	assert_int_equal(st_check_replica(&other, err), -EEXIST);
-	snprintf(want, sizeof(want), "resource xr-NetBSD-xvda already exists here for file:%s",
-		 path);
+	assert_string_equal(err, want);
+
+	/* Never among our own files. */
+	other = r;
+	snprintf(other.domain, sizeof(other.domain), "Sneaky");
+	st_res_name(other.name, sizeof(other.name), other.domain, other.vdev);
+	snprintf(other.path, sizeof(other.path), "%s/x.res", st_dir);
+	assert_int_equal(st_check_replica(&other, err), -EPERM);
+	snprintf(want, sizeof(want), "disk file:%s/x.res: not a place for a replica", st_dir);
 	assert_string_equal(err, want);
 
 	/* A minor a record here holds already. */
