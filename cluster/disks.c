@@ -551,10 +551,9 @@ static int peer_check_req(struct clu_daemon *d, const char *from, struct json_ob
 static int peer_prepare_req(struct clu_daemon *d, const char *from, struct json_object *req,
 			    char *err)
 {
-	struct st_res *v, old;
-	size_t n, i;
-	bool *fresh;
 	char why[ST_ERR_LEN];
+	struct st_res *v;
+	size_t n, i;
 	int lock, rc;
 
 	rc = read_disks(d, from, req, &v, &n, err);
@@ -567,29 +566,24 @@ static int peer_prepare_req(struct clu_daemon *d, const char *from, struct json_
 			return -EINVAL;
 		}
 	}
-	fresh = calloc(n ? n : 1, sizeof(bool));
 	lock = st_lock(err);
-	if (lock < 0 || !fresh) {
+	if (lock < 0) {
 		free(v);
-		free(fresh);
-		return lock < 0 ? lock : -ENOMEM;
+		return lock;
 	}
+	/* Checked again under the lock: each is new here (st_check_replica). */
 	for (i = 0; i < n; i++) {
 		rc = st_check_replica(&v[i], why);
-		if (!rc) {
-			fresh[i] = st_load(v[i].name, &old, why) == -ENOENT;
-			rc = st_bring_up(&v[i], fresh[i], why);
-		}
+		if (!rc)
+			rc = st_bring_up(&v[i], true, why);
 		if (rc) {
 			st_errf(err, "%s", why);
 			while (i-- > 0)
-				if (fresh[i])
-					st_teardown(&v[i], true, why);
+				st_teardown(&v[i], true, why);
 			break;
 		}
 	}
 	st_unlock(lock);
-	free(fresh);
 	free(v);
 	return rc;
 }
