@@ -7,6 +7,7 @@
 # node1's Dom0, xenrack-diskbench (bench/diskbench.c) writes with O_DIRECT |
 # O_DSYNC, as a guest's synchronous writes reach blkback:
 #   replicated    /dev/drbdN, connected to node2 (protocol C)
+#   DRBD alone    the same device with node2 disconnected
 #   unreplicated  the same file through the same kind of loop device
 #                 (direct I/O), after the domain and its resource are gone
 # Then the ratio of each figure.  RACK_KEEP=1 reuses a rack that is up
@@ -47,6 +48,12 @@ on "clusterctl pause Bench" >&2
 echo "== replicated: $dev (node1 -> node2, protocol C)"
 repl=$(on "/usr/libexec/xenrack/diskbench $dev $MIB")
 echo "$repl"
+# The same device with the peer disconnected: what DRBD costs locally
+# (activity log, bitmap), without the network and the peer's disk.
+res=$(on "clusterctl disks --json Bench" | sed -n 's/.*"resource": *"\([^"]*\)".*/\1/p')
+echo "== DRBD alone: $dev, $res disconnected from node2"
+alone=$(on "drbdadm disconnect $res && /usr/libexec/xenrack/diskbench $dev $MIB; drbdadm connect $res")
+echo "$alone"
 on "clusterctl destroy Bench && sleep 2 && clusterctl delete Bench" >&2
 echo "== unreplicated: $IMG on a direct-I/O loop device"
 plain=$(on "l=\$(/usr/sbin/losetup --find --show --direct-io=on $IMG) && /usr/libexec/xenrack/diskbench \$l $MIB; losetup -d \$l")
@@ -56,12 +63,15 @@ on "rm -f $IMG" >/dev/null
 
 field() { echo "$1" | awk -v p="$2" -v k="$3" '$1 == p { for (i = 2; i <= NF; i++) { split($i, a, "="); if (a[1] == k) print a[2] } }'; }
 echo
-printf '%-5s %-8s %14s %14s %8s\n' pass figure unreplicated replicated ratio
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0) printf "%.2f", b / a; else print "-" }'; }
+printf '%-5s %-8s %13s %13s %13s %8s %8s\n' pass figure unreplicated "DRBD alone" replicated \
+	alone/un repl/un
 for p in seq rand; do
 	for k in MiB/s p50_us p99_us; do
-		a=$(field "$plain" $p $k) b=$(field "$repl" $p $k)
-		printf '%-5s %-8s %14s %14s %8s\n' $p $k "$a" "$b" \
-			"$(awk -v a="$a" -v b="$b" 'BEGIN { if (a > 0) printf "%.2f", b / a; else print "-" }')"
+		a=$(field "$plain" $p $k) m=$(field "$alone" $p $k) b=$(field "$repl" $p $k)
+		printf '%-5s %-8s %13s %13s %13s %8s %8s\n' $p $k "$a" "$m" "$b" \
+			"$(ratio "$a" "$m")" "$(ratio "$a" "$b")"
 	done
 done
-echo "(ratio: replicated / unreplicated; throughput below 1 and latency above 1 are the cost of replication)"
+echo "(ratios to unreplicated: throughput below 1 and latency above 1 are the cost;"
+echo " alone/un is DRBD's local bookkeeping, repl/un adds the network and node2's disk)"
