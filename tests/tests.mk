@@ -4,7 +4,12 @@ TEST_LIBS := -lcmocka
 
 UNIT_TESTS += $(B)/tests/test_cfg $(B)/tests/test_domain $(B)/tests/test_ctl \
               $(B)/tests/test_control $(B)/tests/test_libxl_map
-CHECK_SCRIPTS += tests/golden/run.sh tests/cli/daemon.sh
+CHECK_SCRIPTS += tests/golden/run.sh tests/cli/daemon.sh tests/sim/ha.sh
+
+# The HA decision's simulator (tests/sim/ha.sh, bench/ha.sh).
+$(B)/tests/ha_sim: $(call obj,tests/sim/ha_sim.c cluster/ha.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
 
 include tests/unit/tls.mk
 include tests/unit/storage.mk
@@ -30,7 +35,7 @@ $(B)/tests/test_libxl_map: $(call obj,tests/unit/test_libxl_map.c hv/libxl_map.c
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LIBS_JSON) $(LIBS_XL)
 
 ## check: unit, golden and CLI tests; no root, no Xen, under 2 minutes
-check: all $(UNIT_TESTS)
+check: all $(UNIT_TESTS) $(B)/tests/ha_sim
 	@tests/run-suite.sh check $(UNIT_TESTS) $(CHECK_SCRIPTS)
 
 # The fuzzer: clang's libFuzzer with ASan and UBSan over the config parser.

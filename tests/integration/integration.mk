@@ -36,8 +36,12 @@ lab-ctl:
 lab-down:
 	$(RACK) down
 
-## bench: the virtual rack's benchmarks: bench-boot and bench-storage
-bench: bench-boot bench-storage
+## bench: every benchmark: bench-boot, bench-storage, bench-ha
+bench: bench-boot bench-storage bench-ha
+
+## bench-ha: the HA decision at 32 nodes and 2000 domains (bench/ha.sh, no rack)
+bench-ha:
+	bench/ha.sh
 
 ## bench-boot: boot time by phase (bench/boot.sh), HTTP vs TFTP
 bench-boot: rack-deps all appliance
@@ -47,4 +51,4 @@ bench-boot: rack-deps all appliance
 bench-storage: rack-deps all appliance
 	bench/storage.sh
 
-.PHONY: rack-deps integration lab lab-ctl lab-down bench bench-boot bench-storage
+.PHONY: rack-deps integration lab lab-ctl lab-down bench bench-boot bench-storage bench-ha

@@ -1,0 +1,79 @@
+/*
+ * ha.h - who restarts what, where, when a node is lost: the decision of
+ * the high-availability manager, as plain code over a view of the cluster.
+ *
+ * clusterd will feed it the membership corosync reports and the domain
+ * table replicated over CPG (issue 5); tests/sim/ha_sim.c drives it with
+ * 32 nodes, 2000 domains, random crashes and partitions, and checks that
+ * two copies never run and that no domain with a surviving replica is lost.
+ *
+ * The rules:
+ *   1. A partition without quorum decides nothing.
+ *   2. A domain is restarted only when its node has left the membership,
+ *      and not before that node's fencing deadline: the lost node stopped
+ *      feeding its Xen watchdog when it lost quorum, and is reset by then.
+ *   3. It is restarted on the node holding its DRBD replica, and only if
+ *      that node is a member and the replica is current (peer < 0 says it
+ *      is not: DRBD refuses to promote an outdated disk); otherwise it
+ *      waits.
+ *   4. An HA domain whose node is a member but which does not run there
+ *      (the node came back after a crash) is started on that node.
+ *   5. Only HA domains (autorestart, or on_crash = restart) move.
+ */
+#ifndef XR_HA_H
+#define XR_HA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HA_NONE (-1)
+
+struct ha_node {
+	bool member;		/* in this partition's membership */
+	int64_t left_ms;	/* when it left it (valid when !member) */
+};
+
+struct ha_dom {
+	int owner;		/* node index that runs (or ran) it */
+	int peer;		/* node index of a current replica, or HA_NONE */
+	bool ha;		/* restart it elsewhere when its node is lost */
+	bool running;		/* a copy runs on its owner */
+};
+
+struct ha_view {
+	const struct ha_node *nodes;
+	size_t nnodes;
+	const struct ha_dom *doms;
+	size_t ndoms;
+	bool quorate;		/* this partition has quorum */
+	int64_t now_ms;
+	int64_t fence_ms;	/* a lost node is surely reset this long after it left */
+};
+
+enum ha_verdict {
+	HA_KEEP,		/* nothing to do: it runs on a member, or is not HA */
+	HA_RESTART,		/* start it on .target now */
+	HA_FENCE_WAIT,		/* its node is lost; wait until .at_ms */
+	HA_NO_REPLICA,		/* its node is lost and no member holds its disk */
+	HA_NO_QUORUM,		/* this partition may not act */
+};
+
+struct ha_decision {
+	enum ha_verdict verdict;
+	int target;		/* HA_RESTART: the node to start it on */
+	int64_t at_ms;		/* HA_FENCE_WAIT: when it may be restarted */
+};
+
+/**
+ * ha_decide - what to do with each domain of @v
+ * @out: one decision per domain, in @v->doms order
+ * Return: how many are HA_RESTART now; *@next_ms (if not NULL) receives the
+ * earliest fencing deadline still to come, or INT64_MAX.
+ */
+size_t ha_decide(const struct ha_view *v, struct ha_decision *out, int64_t *next_ms);
+
+/** ha_verdict_name - "restart", "fence-wait" ... */
+const char *ha_verdict_name(enum ha_verdict v);
+
+#endif
