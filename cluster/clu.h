@@ -37,6 +37,10 @@ struct clu_daemon {
 	struct ssl_ctx_st *tls_client, *tls_server;	/* NULL: not enrolled */
 	pid_t children[CLU_MAX_CHILDREN];	/* serving peers */
 	int nchildren;
+	const char *sock_path;		/* the control socket, for forwarded requests */
+	const char *cert_dir;		/* --cert-dir */
+	const char *state_dir;		/* --state-dir, or NULL for the default */
+	bool use_syslog;
 };
 
 /* ---- peer.c: the rack's nodes, requests between them ---- */
@@ -59,10 +63,29 @@ int clu_peer_call(struct clu_daemon *d, const struct clu_node *n, uint16_t type,
 		  int timeout_ms, char *err);
 /** clu_peer_listen - the TCP socket peers connect to (XR_TLS_PORT) */
 int clu_peer_listen(void);
-/** clu_peer_accept - accept a peer and serve it in a child process */
+/**
+ * clu_peer_accept - accept a peer and serve it in a new process
+ * The child execs clusterd --serve-peer FD at once: clusterd has threads
+ * (libxenstore's), and a forked copy of a threaded process may not use
+ * OpenSSL or malloc safely; a fresh image may.
+ */
 void clu_peer_accept(struct clu_daemon *d, int lfd);
+/** clu_peer_serve - serve the one request of the peer connected on @fd */
+void clu_peer_serve(struct clu_daemon *d, int fd);
 /** clu_peer_reap - collect the children that have finished */
 void clu_peer_reap(struct clu_daemon *d);
+/**
+ * clu_peer_forward - send request @type with @body (consumed) to every
+ * other node's clusterd, marked local so it goes no further
+ * @each:  called with each node and its reply (ok or not); a node that
+ *         cannot be reached is passed a NULL reply and the reason
+ * Stops early when @each returns true.
+ */
+void clu_peer_forward(struct clu_daemon *d, uint16_t type, struct json_object *body,
+		      int timeout_ms,
+		      bool (*each)(void *arg, const struct clu_node *n,
+				   struct json_object *reply, const char *err),
+		      void *arg);
 /** clu_peer_dispatch - act on peer @from's request (in the child) */
 int clu_peer_dispatch(struct clu_daemon *d, const char *from, uint16_t type,
 		      struct json_object *req, struct json_object *reply, char *err);

@@ -304,14 +304,19 @@ static int cmd_create(int argc, char **argv)
 
 static int cmd_list(int argc, char **argv)
 {
-	struct json_object *reply, *doms, *body;
+	struct json_object *reply, *doms, *body, *un;
 	bool json = false, lng = false;
+	const char *only = NULL;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			json = true;
 		else if (!strcmp(argv[i], "-l") || !strcmp(argv[i], "--long"))
 			lng = true;
+		else if (!strcmp(argv[i], "--node") && i + 1 < argc)
+			only = argv[++i];
+		else if (!strcmp(argv[i], "--node"))
+			return usage_error("--node needs a NODE");
 		else
 			return usage_error("unexpected argument %s", argv[i]);
 	}
@@ -326,6 +331,26 @@ static int cmd_list(int argc, char **argv)
 		fprintf(stderr, "clusterctl: bad reply from clusterd: no domain list\n");
 		json_object_put(reply);
 		return 1;
+	}
+	/* Nodes that did not answer are said, not hidden. */
+	if (json_object_object_get_ex(reply, "unreachable", &un))
+		for (size_t i = 0; i < json_object_array_length(un); i++) {
+			struct json_object *u = json_object_array_get_idx(un, i);
+
+			fprintf(stderr, "clusterctl: %s did not answer: %s\n",
+				jstr(u, "node", "?"), jstr(u, "error", "?"));
+		}
+	if (only) {
+		struct json_object *kept = json_object_new_array();
+
+		for (size_t i = 0; i < json_object_array_length(doms); i++) {
+			struct json_object *dm = json_object_array_get_idx(doms, i);
+
+			if (!strcmp(jstr(dm, "node", ""), only))
+				json_object_array_add(kept, json_object_get(dm));
+		}
+		json_object_object_add(reply, "domains", kept);
+		doms = kept;
 	}
 	if (json) {
 		puts(json_object_to_json_string_ext(doms, JSON_C_TO_STRING_PRETTY |
@@ -512,7 +537,8 @@ static const struct cmd cmds[] = {
 	{ "check", cmd_check, "[--json] FILE", "validate a domain config and print it normalised" },
 	{ "create", cmd_create, "[--peer NODE|none] FILE",
 	  "create and start a domain; writable disks are replicated to the peer" },
-	{ "list", cmd_list, "[-l] [--json]", "list domains (-l: with their disks)" },
+	{ "list", cmd_list, "[-l] [--json] [--node NODE]",
+	  "list the cluster's domains (-l: with their disks)" },
 	{ "disks", cmd_disks, "[--json] [NAME]", "disks on this node and their replication state" },
 	{ "delete", cmd_delete, "NAME", "remove a stopped domain's disk resources (data files stay)" },
 	{ "shutdown", cmd_shutdown, "[-w] NAME", "ask a domain to shut down (-w: wait until it has)" },

@@ -6,6 +6,7 @@
  * for SIGTERM/SIGINT and whatever descriptors the backend (libxl) needs.
  */
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <poll.h>
@@ -196,11 +197,10 @@ static void watch_domains(struct clu_daemon *d, char *last, size_t len)
 	free(v);
 }
 
-/* Peers: the node list and this node's certificate, when enrolled. */
-static int setup_peers(struct clu_daemon *d, const char *cert_dir)
+/* The node list and this node's certificate, when enrolled. */
+static int load_peers(struct clu_daemon *d, const char *cert_dir)
 {
 	char path[PATH_MAX], err[CTL_ERR_LEN];
-	int fd;
 
 	snprintf(path, sizeof(path), "%s/node.json", cert_dir);
 	if (access(path, F_OK)) {
@@ -219,6 +219,17 @@ static int setup_peers(struct clu_daemon *d, const char *cert_dir)
 		d->nnodes = 0;
 		return -1;
 	}
+	return 0;
+}
+
+/* Peers: serve them on XR_TLS_PORT, when enrolled. */
+static int setup_peers(struct clu_daemon *d, const char *cert_dir)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (load_peers(d, cert_dir))
+		return -1;
 	fd = clu_peer_listen();
 	if (fd < 0) {
 		log_err("peers: cannot listen on port %d: %s; disks stay unreplicated",
@@ -240,14 +251,15 @@ int main(int argc, char **argv)
 		{ "syslog", no_argument, NULL, 'S' },
 		{ "cert-dir", required_argument, NULL, 'C' },
 		{ "state-dir", required_argument, NULL, 'D' },
+		{ "serve-peer", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *sock_path = getenv("XENRACK_SOCKET");
 	const char *hv_name = "libxl", *cert_dir = XR_TLS_DIR;
 	char doms_seen[4096] = "\001";	/* nothing seen yet */
-	int pfd;
-	struct clu_daemon d = { 0 };
+	int pfd, serve_fd = -1;
+	struct clu_daemon d = { .cert_dir = XR_TLS_DIR };
 	struct client clients[CLU_MAX_CLIENTS];
 	int nclients = 0;
 	bool accepting = true;
@@ -266,6 +278,7 @@ int main(int argc, char **argv)
 		case 'H': hv_name = optarg; break;
 		case 'S': use_syslog = true; break;
 		case 'C': cert_dir = optarg; break;
+		case 'P': serve_fd = atoi(optarg); break;
 		case 'D': {
 			static char sdir[PATH_MAX], rdir[PATH_MAX];
 
@@ -273,6 +286,7 @@ int main(int argc, char **argv)
 			snprintf(rdir, sizeof(rdir), "%s/run", optarg);
 			st_dir = sdir;
 			st_run = rdir;
+			d.state_dir = optarg;
 			break;
 		}
 		case 'h': usage(stdout); return 0;
@@ -284,6 +298,17 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_init("clusterd", use_syslog);
+	d.cert_dir = cert_dir;
+	d.sock_path = sock_path;
+	d.use_syslog = use_syslog;
+	if (serve_fd >= 0) {
+		/* A peer's connection, handed over by the daemon (peer.c). */
+		signal(SIGPIPE, SIG_IGN);
+		if (load_peers(&d, cert_dir))
+			return 1;
+		clu_peer_serve(&d, serve_fd);
+		return 0;
+	}
 	d.hv = hv_ops_find(hv_name);
 	if (!d.hv) {
 		fprintf(stderr, "clusterd: --hv %s: expected libxl or sim\n", hv_name);
@@ -302,6 +327,7 @@ int main(int argc, char **argv)
 		fatal("signalfd: %s", strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
 	lfd = listen_on(sock_path);
+	d.sock_path = sock_path;
 	pfd = setup_peers(&d, cert_dir);
 	st_restore();
 	log_info("node %s ready: backend %s, socket %s", d.node, hv_name, sock_path);

@@ -18,6 +18,8 @@
 #include "util.h"
 
 #define CFG_FILE_MAX 255
+#define LIST_PEER_MS 5000	/* a node's list must come back within this */
+#define OP_PEER_MS   60000	/* a forwarded shutdown, destroy ... */
 
 typedef int (*handler_fn)(struct clu_daemon *d, struct json_object *req,
 			  struct json_object *reply, int *pass_fd, char *err);
@@ -61,6 +63,41 @@ static const char *domain_arg(struct json_object *req, struct hv_dominfo *info,
 	return *rc ? NULL : name;
 }
 
+/* A request forwarded by another node (or asked to stay on this one). */
+static bool local_only(struct json_object *req)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(req, "local", &v) && json_object_get_boolean(v);
+}
+
+struct gather {
+	struct json_object *domains, *unreachable;
+};
+
+/* Another node's domains join the list; a node that did not answer is named. */
+static bool gather_one(void *arg, const struct clu_node *n, struct json_object *reply,
+		       const char *err)
+{
+	struct gather *g = arg;
+	struct json_object *doms, *ok;
+
+	if (reply && json_object_object_get_ex(reply, "ok", &ok) && json_object_get_boolean(ok) &&
+	    json_object_object_get_ex(reply, "domains", &doms) &&
+	    json_object_is_type(doms, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(doms); i++)
+			json_object_array_add(g->domains,
+					      json_object_get(json_object_array_get_idx(doms, i)));
+		return false;
+	}
+	struct json_object *u = json_object_new_object();
+
+	json_object_object_add(u, "node", json_object_new_string(n->name));
+	json_object_object_add(u, "error", json_object_new_string(err));
+	json_object_array_add(g->unreachable, u);
+	return false;
+}
+
 static int h_list(struct clu_daemon *d, struct json_object *req,
 		  struct json_object *reply, int *pass_fd, char *err)
 {
@@ -93,6 +130,16 @@ static int h_list(struct clu_daemon *d, struct json_object *req,
 		json_object_array_add(arr, o);
 	}
 	free(v);
+	/* Every node's domains, asked of each node over the peers' channel. */
+	if (!local_only(req) && d->nnodes > 1) {
+		struct gather g = { arr, json_object_new_array() };
+		struct json_object *fwd = json_object_new_object();
+
+		if (with_disks)
+			json_object_object_add(fwd, "disks", json_object_new_boolean(1));
+		clu_peer_forward(d, CTL_LIST, fwd, LIST_PEER_MS, gather_one, &g);
+		json_object_object_add(reply, "unreachable", g.unreachable);
+	}
 	json_object_object_add(reply, "domains", arr);
 	return 0;
 }
@@ -219,20 +266,75 @@ out:
 
 typedef int (*domain_op)(struct hv_backend *be, uint32_t domid, char *err);
 
+struct forwarded {
+	int rc;
+	char *err;
+	char where[CLU_NODE_LEN];
+};
+
+/* The first node that has the domain answers; the others say ENOENT. */
+static bool forward_one(void *arg, const struct clu_node *n, struct json_object *reply,
+			const char *err)
+{
+	struct forwarded *f = arg;
+	struct json_object *v;
+
+	if (reply && json_object_object_get_ex(reply, "ok", &v) && json_object_get_boolean(v)) {
+		f->rc = 0;
+		snprintf(f->where, sizeof(f->where), "%s", n->name);
+		return true;
+	}
+	if (reply && json_object_object_get_ex(reply, "errno", &v) &&
+	    !strcmp(json_object_get_string(v), "ENOENT"))
+		return false;
+	/* It has the domain and refused, or could not be asked. */
+	if (f->rc == -ENOENT || reply) {
+		f->rc = reply ? -EREMOTEIO : -EHOSTUNREACH;
+		snprintf(f->err, CTL_ERR_LEN, "%s", err);
+	}
+	return reply != NULL;
+}
+
+static int forward_op(struct clu_daemon *d, struct json_object *req, uint16_t type,
+		      char *err)
+{
+	const char *name = json_object_get_string(json_object_object_get(req, "name"));
+	struct forwarded f = { .rc = -ENOENT, .err = err };
+	struct json_object *body = json_object_new_object();
+	char why[CTL_ERR_LEN];
+
+	json_object_object_add(body, "name", json_object_new_string(name));
+	clu_peer_forward(d, type, body, OP_PEER_MS, forward_one, &f);
+	if (f.rc == -ENOENT) {
+		snprintf(err, CTL_ERR_LEN, "no domain named '%s' in the cluster", name);
+	} else if (f.rc == -EHOSTUNREACH) {
+		snprintf(why, sizeof(why), "%s", err);
+		st_errf(err, "no domain named '%s' on the nodes that answered (%s)", name, why);
+		f.rc = -ENOENT;
+	} else if (!f.rc) {
+		log_info("forwarded %s of %s to %s", ctl_type_name(type), name, f.where);
+	}
+	return f.rc;
+}
+
 /*
  * simple_op - apply @op to the domain named in @req.
  * @flag, @want: refuse unless state flag @flag ('p') is set (@want true) or
  * clear (@want false); @flag 0 checks nothing.  @why says what it is instead.
  */
-static int simple_op(struct clu_daemon *d, struct json_object *req,
+static int simple_op(struct clu_daemon *d, struct json_object *req, uint16_t type,
 		     domain_op op, const char *verb, char flag, bool want,
 		     const char *why, char *err)
 {
 	struct hv_dominfo info;
 	int rc;
 
-	if (!domain_arg(req, &info, d, err, &rc))
+	if (!domain_arg(req, &info, d, err, &rc)) {
+		/* Not here: the node that runs it does it. */
+		if (rc == -ENOENT && !local_only(req) && d->nnodes > 1)
+			return forward_op(d, req, type, err);
 		return rc;
+	}
 	if (info.domid == 0) {
 		snprintf(err, CTL_ERR_LEN, "refusing to %s Domain-0", verb);
 		return -EPERM;
@@ -252,7 +354,7 @@ static int h_shutdown(struct clu_daemon *d, struct json_object *req,
 {
 	(void)reply;
 	(void)pass_fd;
-	return simple_op(d, req, d->hv->shutdown, "shut down", 0, false, NULL, err);
+	return simple_op(d, req, CTL_SHUTDOWN, d->hv->shutdown, "shut down", 0, false, NULL, err);
 }
 
 static int h_destroy(struct clu_daemon *d, struct json_object *req,
@@ -260,7 +362,7 @@ static int h_destroy(struct clu_daemon *d, struct json_object *req,
 {
 	(void)reply;
 	(void)pass_fd;
-	return simple_op(d, req, d->hv->destroy, "destroy", 0, false, NULL, err);
+	return simple_op(d, req, CTL_DESTROY, d->hv->destroy, "destroy", 0, false, NULL, err);
 }
 
 static int h_pause(struct clu_daemon *d, struct json_object *req,
@@ -268,7 +370,7 @@ static int h_pause(struct clu_daemon *d, struct json_object *req,
 {
 	(void)reply;
 	(void)pass_fd;
-	return simple_op(d, req, d->hv->pause, "pause", 'p', false,
+	return simple_op(d, req, CTL_PAUSE, d->hv->pause, "pause", 'p', false,
 			 "already paused", err);
 }
 
@@ -277,7 +379,7 @@ static int h_unpause(struct clu_daemon *d, struct json_object *req,
 {
 	(void)reply;
 	(void)pass_fd;
-	return simple_op(d, req, d->hv->unpause, "unpause", 'p', true,
+	return simple_op(d, req, CTL_UNPAUSE, d->hv->unpause, "unpause", 'p', true,
 			 "not paused", err);
 }
 

@@ -8,11 +8,16 @@
  * Only nodes of the cluster are served; the client certificate says which.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -131,11 +136,14 @@ int clu_peer_call(struct clu_daemon *d, const struct clu_node *n, uint16_t type,
 		return -EPROTO;
 	}
 	if (!json_object_object_get_ex(r, "ok", &v) || !json_object_get_boolean(v)) {
+		bool noent = json_object_object_get_ex(r, "errno", &v) &&
+			     !strcmp(json_object_get_string(v), "ENOENT");
+
 		st_errf(err, "%s: %s", n->name,
 			 json_object_object_get_ex(r, "error", &v) ? json_object_get_string(v)
 			 : "refused");
 		json_object_put(r);
-		return -EREMOTEIO;
+		return noent ? -ENOENT : -EREMOTEIO;
 	}
 	*reply = r;
 	return 0;
@@ -160,8 +168,62 @@ int clu_peer_listen(void)
 	return fd;
 }
 
-/* In the child: one request from one peer. */
-static void serve_one(struct clu_daemon *d, int fd)
+/*
+ * A forwarded request is handed to this node's own clusterd over its
+ * control socket, like any clusterctl, and its reply goes back whole: the
+ * daemon's loop, which owns libxl, does the work, and the child only waits.
+ */
+static struct json_object *forward_local(struct clu_daemon *d, struct json_object *req,
+					 char *err)
+{
+	static const uint16_t allowed[] = { CTL_LIST, CTL_SHUTDOWN, CTL_DESTROY,
+					    CTL_PAUSE, CTL_UNPAUSE };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct json_object *v, *body, *reply = NULL;
+	struct timeval tv = { .tv_sec = 60 };
+	uint16_t type, rtype;
+	size_t i;
+	int fd, rc;
+
+	if (!json_object_object_get_ex(req, "type", &v) || !json_object_is_type(v, json_type_int) ||
+	    !json_object_object_get_ex(req, "request", &body) ||
+	    !json_object_is_type(body, json_type_object)) {
+		st_errf(err, "a forwarded request needs 'type' and 'request'");
+		return NULL;
+	}
+	type = (uint16_t)json_object_get_int(v);
+	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]) && allowed[i] != type; i++)
+		;
+	if (i == sizeof(allowed) / sizeof(allowed[0]) ||
+	    (int64_t)type != json_object_get_int64(v)) {
+		st_errf(err, "request type %" PRId64 " cannot be forwarded", json_object_get_int64(v));
+		return NULL;
+	}
+	/* Answered here only: it goes no further. */
+	json_object_object_add(body, "local", json_object_new_boolean(1));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d->sock_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		st_errf(err, "clusterd on %s does not answer: %s", d->node, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	rc = ctl_send(fd, type, body, -1);
+	if (!rc)
+		rc = ctl_recv(fd, &rtype, &reply, NULL, err);
+	close(fd);
+	if (rc) {
+		if (rc == -EAGAIN)
+			st_errf(err, "clusterd on %s did not answer in time", d->node);
+		json_object_put(reply);
+		return NULL;
+	}
+	return reply;
+}
+
+void clu_peer_serve(struct clu_daemon *d, int fd)
 {
 	struct json_object *req = NULL, *reply;
 	char peer[CLU_NODE_LEN], err[CTL_ERR_LEN] = "";
@@ -181,15 +243,24 @@ static void serve_one(struct clu_daemon *d, int fd)
 		xr_tls_close(ssl);
 		return;
 	}
-	reply = json_object_new_object();
+	reply = NULL;
 	if (!clu_node_find(d, peer) || !strcmp(peer, d->node)) {
 		st_errf(err, "node %s is not a peer of %s in this cluster",
 			 peer, d->node);
 		rc = -EACCES;
+	} else if (type == CTL_PEER_FORWARD) {
+		reply = forward_local(d, req, err);
+		rc = reply ? 0 : -EIO;
 	} else {
+		reply = json_object_new_object();
 		rc = clu_peer_dispatch(d, peer, type, req, reply, err);
 	}
-	clu_reply_status(reply, rc, err);
+	if (!reply) {
+		reply = json_object_new_object();
+		clu_reply_status(reply, rc, err);
+	} else if (type != CTL_PEER_FORWARD) {
+		clu_reply_status(reply, rc, err);
+	}
 	if (rc)
 		log_warn("peer %s: %s: %s", peer, ctl_type_name(type) ? ctl_type_name(type) : "?", err);
 	rc = xr_tls_send(ssl, CTL_REPLY, reply, PEER_REQUEST_MS, err);
@@ -220,9 +291,34 @@ void clu_peer_accept(struct clu_daemon *d, int lfd)
 		return;
 	}
 	if (pid == 0) {
-		close(lfd);
-		serve_one(d, fd);
-		_exit(0);
+		char fdstr[16];
+		const char *argv[16];
+		sigset_t none;
+		int i = 0;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		fcntl(fd, F_SETFD, 0);	/* the one descriptor it keeps */
+		snprintf(fdstr, sizeof(fdstr), "%d", fd);
+		argv[i++] = "clusterd";
+		argv[i++] = "--serve-peer";
+		argv[i++] = fdstr;
+		argv[i++] = "-n";
+		argv[i++] = d->node;
+		argv[i++] = "-s";
+		argv[i++] = d->sock_path;
+		argv[i++] = "--cert-dir";
+		argv[i++] = d->cert_dir;
+		if (d->state_dir) {
+			argv[i++] = "--state-dir";
+			argv[i++] = d->state_dir;
+		}
+		if (d->use_syslog)
+			argv[i++] = "--syslog";
+		argv[i] = NULL;
+		execv("/proc/self/exe", (char *const *)(uintptr_t)argv);
+		log_err("peer: cannot exec clusterd --serve-peer: %s", strerror(errno));
+		_exit(127);
 	}
 	close(fd);
 	d->children[d->nchildren++] = pid;
@@ -236,4 +332,37 @@ void clu_peer_reap(struct clu_daemon *d)
 		if (r == d->children[i] || (r < 0 && errno == ECHILD))
 			d->children[i] = d->children[--d->nchildren];
 	}
+}
+
+void clu_peer_forward(struct clu_daemon *d, uint16_t type, struct json_object *body,
+		      int timeout_ms,
+		      bool (*each)(void *arg, const struct clu_node *n,
+				   struct json_object *reply, const char *err),
+		      void *arg)
+{
+	struct json_object *req = json_object_new_object();
+
+	json_object_object_add(req, "type", json_object_new_int(type));
+	json_object_object_add(req, "request", body);
+	for (size_t i = 0; i < d->nnodes; i++) {
+		const struct clu_node *n = &d->nodes[i];
+		struct json_object *reply = NULL;
+		char err[CTL_ERR_LEN] = "";
+		bool stop;
+		int rc;
+
+		if (!strcmp(n->name, d->node))
+			continue;
+		rc = clu_peer_call(d, n, CTL_PEER_FORWARD, req, &reply, timeout_ms, err);
+		if (rc == -ENOENT || rc == -EREMOTEIO) {
+			/* It answered no: hand on its answer, as a reply. */
+			reply = json_object_new_object();
+			clu_reply_status(reply, rc, err);
+		}
+		stop = each(arg, n, reply, reply ? err : err[0] ? err : strerror(-rc));
+		json_object_put(reply);
+		if (stop)
+			break;
+	}
+	json_object_put(req);
 }

@@ -30,6 +30,7 @@ static const char *const peer_type_names[CTL_PEER_MAX - CTL_PEER_CHECK] = {
 	[CTL_PEER_CHECK - CTL_PEER_CHECK] = "peer-check",
 	[CTL_PEER_PREPARE - CTL_PEER_CHECK] = "peer-prepare",
 	[CTL_PEER_RELEASE - CTL_PEER_CHECK] = "peer-release",
+	[CTL_PEER_FORWARD - CTL_PEER_CHECK] = "peer-forward",
 };
 
 const char *ctl_type_name(uint16_t type)

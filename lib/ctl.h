@@ -53,6 +53,7 @@ enum ctl_type {
 	CTL_PEER_CHECK = 0x100,
 	CTL_PEER_PREPARE,
 	CTL_PEER_RELEASE,
+	CTL_PEER_FORWARD,	/* a list or domain request, for the receiver's clusterd */
 	CTL_PEER_MAX,
 	CTL_REPLY = 0x8000,
 };

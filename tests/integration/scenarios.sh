@@ -37,6 +37,11 @@ if on node1 0 "clusterctl list" && has '^NetBSD +[0-9]+ +128 +1 '; then
 	ok "list shows NetBSD, 128 MB, 1 VCPU, on node1"
 else bad "list after create"; fi
 
+# Any node answers for the cluster: node2 lists NetBSD on node1.
+if on node2 0 "clusterctl list" && has '^NetBSD +[0-9]+ +128 +1 .* node1$' && has '^Domain-0 .* node2$'; then
+	ok "list on node2 shows NetBSD on node1"
+else bad "list on node2"; fi
+
 # console: the guest's ticks arrive.
 t=$SECONDS
 if until_on node1 180 "timeout 5 clusterctl console NetBSD | grep -m1 'xenrack-guest tick='"; then
@@ -63,18 +68,21 @@ else bad "unpause"; fi
 on node1 1 "clusterctl unpause NetBSD" && has "is not paused" && ok "unpause of a running domain refused" ||
 	bad "double unpause"
 
-# shutdown: the guest powers off and on_poweroff=destroy removes it.
+# shutdown, asked on node2: node1 does it; the guest powers off and
+# on_poweroff=destroy removes it.
 t=$SECONDS
-if on node1 0 "clusterctl shutdown -w NetBSD" && on node1 0 "xl list" && ! has '^NetBSD '; then
-	ok "shutdown -w: guest powered off and is gone ($((SECONDS - t)) s)"
-else bad "shutdown"; fi
+if on node2 0 "clusterctl shutdown -w NetBSD" && on node1 0 "xl list" && ! has '^NetBSD '; then
+	ok "shutdown -w on node2: NetBSD on node1 powered off and is gone ($((SECONDS - t)) s)"
+else bad "shutdown from node2"; fi
+on node2 1 "clusterctl pause NoSuch" && has "no domain named 'NoSuch' in the cluster" &&
+	ok "an unknown domain is unknown in the whole cluster" || bad "unknown domain from node2"
 
 # destroy.
 if "$here/lab-netbsd.sh" node1 >"$out" 2>&1 && on node1 0 "clusterctl destroy NetBSD" &&
    on node1 0 "xl list" && ! has '^NetBSD '; then
 	ok "destroy: gone at once"
 else bad "destroy"; fi
-on node1 1 "clusterctl destroy NetBSD" && has "no domain named 'NetBSD' on node1" &&
+on node1 1 "clusterctl destroy NetBSD" && has "no domain named 'NetBSD' in the cluster" &&
 	ok "destroy of an unknown domain refused" || bad "destroy unknown"
 
 echo "scenarios took $((SECONDS - t0)) s"
