@@ -390,16 +390,16 @@ int st_plan(const struct hv_domain *dom, const char *self, const char *self_addr
 			break;
 		}
 		/* A disk replicated before keeps its resource, peer and size. */
-		if (!st_load(r->name, &old, why) && old.replicated && !r->writable) {
-			st_errf(err, "disk %s:%s is replicated (resource %s); it cannot become "
-				"read-only until `clusterctl delete %s` removes the resource",
-				type, k->target, old.name, dom->name);
-			rc = -EEXIST;
-			break;
-		}
 		if (!st_load(r->name, &old, why) && old.replicated) {
 			int me = !strcmp(old.node[0], self) ? 0 : !strcmp(old.node[1], self) ? 1 : -1;
 
+			if (!r->writable) {
+				st_errf(err, "disk %s:%s is replicated (resource %s); it cannot "
+					"become read-only until `clusterctl delete %s` removes the "
+					"resource", type, k->target, old.name, dom->name);
+				rc = -EEXIST;
+				break;
+			}
 			if (me < 0 || strcmp(old.path, r->path) || old.kind != r->kind) {
 				st_errf(err, "disk %s:%s: resource %s here belongs to %s:%s on %s and %s; "
 					 "`clusterctl delete %s` removes it",
