@@ -77,13 +77,14 @@ void clu_peer_reap(struct clu_daemon *d);
 /**
  * clu_peer_forward - send request @type with @body (consumed) to every
  * other node's clusterd, marked local so it goes no further
- * @each:  called with each node and its reply (ok or not); a node that
- *         cannot be reached is passed a NULL reply and the reason
+ * @each:  called with each node and what clu_peer_call() gave: 0 and the
+ *         reply, or -ENOENT / -EREMOTEIO (it answered no) or another
+ *         errno (it could not be asked), a NULL reply and the reason
  * Stops early when @each returns true.
  */
 void clu_peer_forward(struct clu_daemon *d, uint16_t type, struct json_object *body,
 		      int timeout_ms,
-		      bool (*each)(void *arg, const struct clu_node *n,
+		      bool (*each)(void *arg, const struct clu_node *n, int rc,
 				   struct json_object *reply, const char *err),
 		      void *arg);
 /** clu_peer_dispatch - act on peer @from's request (in the child) */

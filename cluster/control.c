@@ -76,21 +76,20 @@ struct gather {
 };
 
 /* Another node's domains join the list; a node that did not answer is named. */
-static bool gather_one(void *arg, const struct clu_node *n, struct json_object *reply,
-		       const char *err)
+static bool gather_one(void *arg, const struct clu_node *n, int rc,
+		       struct json_object *reply, const char *err)
 {
 	struct gather *g = arg;
-	struct json_object *doms, *ok;
+	struct json_object *doms, *u;
 
-	if (reply && json_object_object_get_ex(reply, "ok", &ok) && json_object_get_boolean(ok) &&
-	    json_object_object_get_ex(reply, "domains", &doms) &&
+	if (!rc && json_object_object_get_ex(reply, "domains", &doms) &&
 	    json_object_is_type(doms, json_type_array)) {
 		for (size_t i = 0; i < json_object_array_length(doms); i++)
 			json_object_array_add(g->domains,
 					      json_object_get(json_object_array_get_idx(doms, i)));
 		return false;
 	}
-	struct json_object *u = json_object_new_object();
+	u = json_object_new_object();
 
 	json_object_object_add(u, "node", json_object_new_string(n->name));
 	json_object_object_add(u, "error", json_object_new_string(err));
@@ -273,26 +272,26 @@ struct forwarded {
 };
 
 /* The first node that has the domain answers; the others say ENOENT. */
-static bool forward_one(void *arg, const struct clu_node *n, struct json_object *reply,
-			const char *err)
+static bool forward_one(void *arg, const struct clu_node *n, int rc,
+			struct json_object *reply, const char *err)
 {
 	struct forwarded *f = arg;
-	struct json_object *v;
 
-	if (reply && json_object_object_get_ex(reply, "ok", &v) && json_object_get_boolean(v)) {
+	(void)reply;
+	if (rc == -ENOENT)
+		return false;		/* not there */
+	if (!rc) {
 		f->rc = 0;
 		snprintf(f->where, sizeof(f->where), "%s", n->name);
 		return true;
 	}
-	if (reply && json_object_object_get_ex(reply, "errno", &v) &&
-	    !strcmp(json_object_get_string(v), "ENOENT"))
-		return false;
-	/* It has the domain and refused, or could not be asked. */
-	if (f->rc == -ENOENT || reply) {
-		f->rc = reply ? -EREMOTEIO : -EHOSTUNREACH;
+	/* It has the domain and refused (the answer), or could not be asked
+	 * (kept unless a node that has it answers). */
+	if (rc == -EREMOTEIO || f->rc == -ENOENT) {
+		f->rc = rc == -EREMOTEIO ? rc : -EHOSTUNREACH;
 		snprintf(f->err, CTL_ERR_LEN, "%s", err);
 	}
-	return reply != NULL;
+	return rc == -EREMOTEIO;
 }
 
 static int forward_op(struct clu_daemon *d, struct json_object *req, uint16_t type,

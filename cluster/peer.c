@@ -336,7 +336,7 @@ void clu_peer_reap(struct clu_daemon *d)
 
 void clu_peer_forward(struct clu_daemon *d, uint16_t type, struct json_object *body,
 		      int timeout_ms,
-		      bool (*each)(void *arg, const struct clu_node *n,
+		      bool (*each)(void *arg, const struct clu_node *n, int rc,
 				   struct json_object *reply, const char *err),
 		      void *arg)
 {
@@ -354,12 +354,7 @@ void clu_peer_forward(struct clu_daemon *d, uint16_t type, struct json_object *b
 		if (!strcmp(n->name, d->node))
 			continue;
 		rc = clu_peer_call(d, n, CTL_PEER_FORWARD, req, &reply, timeout_ms, err);
-		if (rc == -ENOENT || rc == -EREMOTEIO) {
-			/* It answered no: hand on its answer, as a reply. */
-			reply = json_object_new_object();
-			clu_reply_status(reply, rc, err);
-		}
-		stop = each(arg, n, reply, reply ? err : err[0] ? err : strerror(-rc));
+		stop = each(arg, n, rc, reply, err[0] ? err : strerror(-rc));
 		json_object_put(reply);
 		if (stop)
 			break;
