@@ -103,17 +103,23 @@ static int peer_check(struct clu_daemon *d, const struct clu_node *peer,
 	return 0;
 }
 
-/* Which peer: the one asked for, or the first node that says yes. */
+/*
+ * Which peer: the one asked for, or the first node that says yes.  When it
+ * asked a node (peer-check), *@checked is set and @used holds that node's
+ * minors, so the create need not ask again.
+ */
 static int choose_peer(struct clu_daemon *d, const struct hv_domain *dom,
-		       const char *want, const struct clu_node **out, char *err)
+		       const char *want, const struct clu_node **out,
+		       bool used[ST_MINORS], bool *checked, char *err)
 {
 	char names[512], why[CTL_ERR_LEN];
 	struct st_res *v;
 	size_t n, i;
-	bool used[ST_MINORS], *is_new;
+	bool *is_new;
 	int rc;
 
 	*out = NULL;
+	*checked = false;
 	if (want && !strcmp(want, "none"))
 		return 0;
 	if (want) {
@@ -179,8 +185,10 @@ static int choose_peer(struct clu_daemon *d, const struct hv_domain *dom,
 				snprintf(v[j].node[1], sizeof(v[j].node[1]), "%s", c->name);
 				snprintf(v[j].addr[1], sizeof(v[j].addr[1]), "%s", c->addr);
 			}
+		memset(used, 0, ST_MINORS * sizeof(bool));
 		if (!peer_check(d, c, v, n, is_new, used, why)) {
 			*out = c;
+			*checked = true;
 			break;
 		}
 		log_warn("storage: %s cannot hold %s's replicas: %s", c->name, dom->name, why);
@@ -201,7 +209,7 @@ int clu_disks_prepare(struct clu_daemon *d, struct hv_domain *dom, const char *w
 {
 	const struct clu_node *peer = NULL;
 	bool used[ST_MINORS], peer_used[ST_MINORS], is_new[HV_MAX_DISKS] = { false };
-	bool any_new = false;
+	bool any_new = false, checked;
 	struct st_res *v = NULL;
 	size_t n = 0, i, up = 0;
 	char err2[CTL_ERR_LEN];	/* the first error is the one reported */
@@ -209,7 +217,7 @@ int clu_disks_prepare(struct clu_daemon *d, struct hv_domain *dom, const char *w
 
 	*out = NULL;
 	*nout = 0;
-	rc = choose_peer(d, dom, want_peer, &peer, err);
+	rc = choose_peer(d, dom, want_peer, &peer, peer_used, &checked, err);
 	if (rc)
 		return rc;
 	rc = st_plan(dom, d->node, d->addr, peer ? peer->name : NULL,
@@ -222,10 +230,12 @@ int clu_disks_prepare(struct clu_daemon *d, struct hv_domain *dom, const char *w
 	}
 	/* No lock is held while a peer is asked: it may be asking us. */
 	if (any_new) {
-		memset(peer_used, 0, sizeof(peer_used));
-		rc = peer_check(d, peer, v, n, is_new, peer_used, err);
-		if (rc)
-			goto fail;
+		if (!checked) {
+			memset(peer_used, 0, sizeof(peer_used));
+			rc = peer_check(d, peer, v, n, is_new, peer_used, err);
+			if (rc)
+				goto fail;
+		}
 		st_minors_used(used);
 		for (i = 0; i < n; i++) {
 			int m;
