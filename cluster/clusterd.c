@@ -175,17 +175,20 @@ static bool serve_client(struct clu_daemon *d, struct client *c)
 }
 
 /*
- * When the set of domains running here changes, the disks of those gone
- * are demoted (clu_disks_reconcile).  @last holds the names seen before;
- * a disk still held open is tried again every 10 s.
+ * Once a second: when the set of domains running here has changed, the
+ * disks of those gone are demoted (clu_disks_reconcile).  @last holds the
+ * names seen before; a disk still held open is tried again every 10 s.
  */
 static void watch_domains(struct clu_daemon *d, char *last, size_t len)
 {
-	static int64_t retry_ms;
+	static int64_t next_ms, retry_ms;
 	struct hv_dominfo *v = NULL;
 	char now[4096] = "", err[HV_ERR_LEN];
 	size_t n = 0, used = 0;
 
+	if (now_ms() < next_ms)
+		return;
+	next_ms = now_ms() + 950;	/* so the loop's 1 s tick never skips one */
 	if (d->hv->list(d->be, &v, &n, err))
 		return;
 	for (size_t i = 0; i < n && used < sizeof(now); i++)
@@ -198,11 +201,11 @@ static void watch_domains(struct clu_daemon *d, char *last, size_t len)
 }
 
 /* The node list and this node's certificate, when enrolled. */
-static int load_peers(struct clu_daemon *d, const char *cert_dir)
+static int load_peers(struct clu_daemon *d)
 {
 	char path[PATH_MAX], err[CTL_ERR_LEN];
 
-	snprintf(path, sizeof(path), "%s/node.json", cert_dir);
+	snprintf(path, sizeof(path), "%s/node.json", d->cert_dir);
 	if (access(path, F_OK)) {
 		log_info("no %s: a cluster of one node, disks unreplicated", path);
 		return -1;
@@ -211,9 +214,9 @@ static int load_peers(struct clu_daemon *d, const char *cert_dir)
 		log_err("%s; disks stay unreplicated", err);
 		return -1;
 	}
-	d->tls_client = xr_tls_ctx(cert_dir, false, err);
+	d->tls_client = xr_tls_ctx(d->cert_dir, false, err);
 	if (d->tls_client)
-		d->tls_server = xr_tls_ctx(cert_dir, true, err);
+		d->tls_server = xr_tls_ctx(d->cert_dir, true, err);
 	if (!d->tls_server) {
 		log_err("peers: %s; disks stay unreplicated", err);
 		d->nnodes = 0;
@@ -223,12 +226,12 @@ static int load_peers(struct clu_daemon *d, const char *cert_dir)
 }
 
 /* Peers: serve them on XR_TLS_PORT, when enrolled. */
-static int setup_peers(struct clu_daemon *d, const char *cert_dir)
+static int setup_peers(struct clu_daemon *d)
 {
 	char path[PATH_MAX];
 	int fd;
 
-	if (load_peers(d, cert_dir))
+	if (load_peers(d))
 		return -1;
 	fd = clu_peer_listen();
 	if (fd < 0) {
@@ -256,7 +259,7 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	const char *sock_path = getenv("XENRACK_SOCKET");
-	const char *hv_name = "libxl", *cert_dir = XR_TLS_DIR;
+	const char *hv_name = "libxl";
 	char doms_seen[4096] = "\001";	/* nothing seen yet */
 	int pfd, serve_fd = -1;
 	struct clu_daemon d = { .cert_dir = XR_TLS_DIR };
@@ -277,7 +280,7 @@ int main(int argc, char **argv)
 		case 'n': snprintf(d.node, sizeof(d.node), "%s", optarg); break;
 		case 'H': hv_name = optarg; break;
 		case 'S': use_syslog = true; break;
-		case 'C': cert_dir = optarg; break;
+		case 'C': d.cert_dir = optarg; break;
 		case 'P': serve_fd = atoi(optarg); break;
 		case 'D': {
 			static char sdir[PATH_MAX], rdir[PATH_MAX];
@@ -298,13 +301,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_init("clusterd", use_syslog);
-	d.cert_dir = cert_dir;
 	d.sock_path = sock_path;
 	d.use_syslog = use_syslog;
 	if (serve_fd >= 0) {
 		/* A peer's connection, handed over by the daemon (peer.c). */
 		signal(SIGPIPE, SIG_IGN);
-		if (load_peers(&d, cert_dir))
+		if (load_peers(&d))
 			return 1;
 		clu_peer_serve(&d, serve_fd);
 		return 0;
@@ -327,8 +329,7 @@ int main(int argc, char **argv)
 		fatal("signalfd: %s", strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
 	lfd = listen_on(sock_path);
-	d.sock_path = sock_path;
-	pfd = setup_peers(&d, cert_dir);
+	pfd = setup_peers(&d);
 	st_restore();
 	log_info("node %s ready: backend %s, socket %s", d.node, hv_name, sock_path);
 

@@ -102,12 +102,11 @@ static int h_list(struct clu_daemon *d, struct json_object *req,
 {
 	struct hv_dominfo *v = NULL;
 	struct json_object *arr;
-	size_t n = 0, i;
-	int rc;
-
 	struct json_object *lng;
 	bool with_disks = json_object_object_get_ex(req, "disks", &lng) &&
 			  json_object_get_boolean(lng);
+	size_t n = 0, i;
+	int rc;
 
 	(void)pass_fd;
 	rc = d->hv->list(d->be, &v, &n, err);
