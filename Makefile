@@ -18,11 +18,12 @@ HVLC_SRC    := hv/backend.c hv/sim.c hv/libxl.c hv/libxl_map.c
 CTL_SRC     := cluster/clusterctl.c cluster/console.c
 ST_SRC      := storage/res.c storage/storage.c
 D_SRC       := cluster/clusterd.c cluster/control.c cluster/peer.c cluster/disks.c \
-               lib/tls.c $(ST_SRC)
+               cluster/member.c cluster/ha.c lib/tls.c $(ST_SRC)
 
 LIBS_JSON  := -ljson-c
 LIBS_XL    := -lxenlight -lxentoollog -lxenctrl
 LIBS_TLS   := -lssl -lcrypto
+LIBS_COROSYNC := -lcpg -lquorum
 
 # Module fragments add to these.
 BINS        := $(B)/clusterd $(B)/clusterctl $(B)/xenrack-diskbench
@@ -42,7 +43,7 @@ $(B)/clusterctl: $(call obj,$(CTL_SRC) $(HVCFG_SRC) $(LIB_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_JSON)
 
 $(B)/clusterd: $(call obj,$(D_SRC) $(HVCFG_SRC) $(HVLC_SRC) $(LIB_SRC))
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_JSON) $(LIBS_XL) $(LIBS_TLS) -lutil
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_JSON) $(LIBS_XL) $(LIBS_TLS) $(LIBS_COROSYNC) -lutil
 
 # A tool of bench/storage.sh, carried in the node image.
 $(B)/xenrack-diskbench: $(call obj,bench/diskbench.c)

@@ -11,6 +11,8 @@
 #include <sys/types.h>
 
 struct json_object;
+struct pollfd;
+struct clu_member;
 struct ssl_ctx_st;
 struct st_res;
 
@@ -41,7 +43,53 @@ struct clu_daemon {
 	const char *cert_dir;		/* --cert-dir */
 	const char *state_dir;		/* --state-dir, or NULL for the default */
 	bool use_syslog;
+	struct clu_member *member;	/* NULL: no corosync (a cluster of one) */
 };
+
+#define CLU_STATE_DIR "/var/lib/xenrack"
+#define CLU_WATCHDOG_S 10		/* W: docs/ha.md */
+
+/* ---- member.c: corosync membership, the CPG domain table, HA ---- */
+
+/**
+ * clu_member_open - join corosync's CPG group and track quorum
+ * @watchdog_secs: the Xen watchdog timeout W, fed while quorate; 0: none
+ * @watchdog_dev:  its device, /dev/watchdog (xen_wdt) on a node
+ * Return: 0 (also for a cluster of one, which needs no corosync), or a
+ * negative errno when corosync cannot be reached (HA is then off).
+ */
+int clu_member_open(struct clu_daemon *d, int watchdog_secs, const char *watchdog_dev);
+/** clu_member_fds - the descriptors to poll (0 or 2), into @fds */
+int clu_member_fds(struct clu_daemon *d, struct pollfd *fds);
+/** clu_member_dispatch - corosync's callbacks, after poll() */
+void clu_member_dispatch(struct clu_daemon *d, const struct pollfd *fds);
+/**
+ * clu_member_tick - once a second, with the domains running here: send our
+ * table when it changed, feed the watchdog while quorate, restart here what
+ * ha_decide() gives this node.
+ */
+void clu_member_tick(struct clu_daemon *d, const struct hv_dominfo *v, size_t n);
+/** clu_member_where - true when another member runs @name; its name in @node */
+bool clu_member_where(const struct clu_daemon *d, const char *name, char node[CLU_NODE_LEN]);
+/** clu_member_is_out - true when corosync says node @name is not a member */
+bool clu_member_is_out(const struct clu_daemon *d, const char *name);
+/** clu_member_json - membership, quorum and each node's domains (`nodes`) */
+struct json_object *clu_member_json(const struct clu_daemon *d);
+/** clu_member_close - leave; @running domains here keep the watchdog armed */
+void clu_member_close(struct clu_daemon *d, size_t running);
+
+/* ---- control.c: requests ---- */
+
+/**
+ * clu_domain_create - create a domain from config @text (named @file in
+ * messages) on this node, its disks prepared; the config is kept for HA
+ * @peer: the disks' replica node, "none", or NULL to choose (or keep)
+ */
+int clu_domain_create(struct clu_daemon *d, const char *file, const char *text,
+		      const char *peer, struct json_object *reply, char *err);
+/** clu_domain_load - the file name and config a domain was created from */
+int clu_domain_load(const struct clu_daemon *d, const char *name, char **file,
+		    char **text);
 
 /* ---- peer.c: the rack's nodes, requests between them ---- */
 

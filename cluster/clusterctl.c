@@ -235,6 +235,20 @@ static const char *jstr(struct json_object *o, const char *key, const char *dflt
 	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : dflt;
 }
 
+static bool jbool(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
+}
+
+static int64_t jint(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+}
+
 /* One line a disk: vdev, backend, peer and replication state. */
 static void print_disks(struct json_object *disks, const char *indent)
 {
@@ -397,6 +411,10 @@ static int wait_gone(const char *name, int timeout_s)
 							      "name", &f) &&
 				    !strcmp(json_object_get_string(f), name))
 					found = true;
+		/* A node that did not answer may still have it. */
+		if (json_object_object_get_ex(reply, "unreachable", &f) &&
+		    json_object_array_length(f))
+			found = true;
 		json_object_put(reply);
 		if (!found)
 			return 0;
@@ -531,6 +549,70 @@ static int cmd_delete(int argc, char **argv)
 	return domain_cmd(argc, argv, CTL_DELETE, "Deleted the disk resources of");
 }
 
+static int cmd_nodes(int argc, char **argv)
+{
+	struct json_object *reply, *nodes, *lost;
+	bool json = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+		else
+			return usage_error("unexpected argument %s", argv[i]);
+	}
+	reply = request(CTL_NODES, json_object_new_object(), NULL, false, NULL);
+	if (!reply)
+		return 1;
+	if (json) {
+		json_object_object_del(reply, "ok");
+		puts(json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PRETTY |
+						    JSON_C_TO_STRING_SPACED |
+						    JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(reply);
+		return 0;
+	}
+	if (!json_object_object_get_ex(reply, "nodes", &nodes) ||
+	    !json_object_is_type(nodes, json_type_array)) {
+		fprintf(stderr, "clusterctl: bad reply from clusterd: no node list\n");
+		json_object_put(reply);
+		return 1;
+	}
+	printf("Quorum: %s   Watchdog: %s   Fence wait: %lld s   (asked %s)\n",
+	       jbool(reply, "quorate") ? "yes" : "NO",
+	       jint(reply, "watchdog") ? "armed" : "off",
+	       (long long)jint(reply, "fence_wait"), jstr(reply, "node", "?"));
+	printf("%-16s %-16s %-8s %s\n", "Node", "Address", "Member", "Domains");
+	for (size_t i = 0; i < json_object_array_length(nodes); i++) {
+		struct json_object *n = json_object_array_get_idx(nodes, i), *doms;
+		char list[512] = "";
+		size_t used = 0;
+
+		if (json_object_object_get_ex(n, "domains", &doms))
+			for (size_t j = 0; j < json_object_array_length(doms) && used < sizeof(list); j++)
+				used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
+							 j ? " " : "",
+							 json_object_get_string(json_object_array_get_idx(doms, j)));
+		printf("%-16s %-16s %-8s %s\n", jstr(n, "name", "?"), jstr(n, "address", "?"),
+		       jbool(n, "member") ? "yes" : "no", list[0] ? list : "-");
+	}
+	if (json_object_object_get_ex(reply, "lost", &lost) && json_object_array_length(lost)) {
+		printf("\nLost domains (their node left the cluster):\n");
+		for (size_t i = 0; i < json_object_array_length(lost); i++) {
+			struct json_object *l = json_object_array_get_idx(lost, i);
+
+			printf("  %-16s was on %-12s %s, %lld s ago\n", jstr(l, "name", "?"),
+			       jstr(l, "node", "?"),
+			       !jbool(l, "ha") ? "not HA: stays down"
+			       : jstr(l, "peer", "")[0] ? "HA: restarts on its disks' peer"
+			       : jbool(l, "movable") ? "HA: restarts on a member"
+			       : "HA, but its disk was on that node only: stays down",
+			       (long long)jint(l, "lost_s"));
+		}
+	}
+	json_object_put(reply);
+	return 0;
+}
+
 static int cmd_help(int argc, char **argv);
 
 static const struct cmd cmds[] = {
@@ -540,6 +622,7 @@ static const struct cmd cmds[] = {
 	{ "list", cmd_list, "[-l] [--json] [--node NODE]",
 	  "list the cluster's domains (-l: with their disks)" },
 	{ "disks", cmd_disks, "[--json] [NAME]", "disks on this node and their replication state" },
+	{ "nodes", cmd_nodes, "[--json]", "the cluster's nodes: membership, quorum, domains" },
 	{ "delete", cmd_delete, "NAME", "remove a stopped domain's disk resources (data files stay)" },
 	{ "shutdown", cmd_shutdown, "[-w] NAME", "ask a domain to shut down (-w: wait until it has)" },
 	{ "destroy", cmd_destroy, "NAME", "stop a domain at once" },

@@ -38,8 +38,11 @@ static void usage(FILE *out)
 		"      --hv BACKEND    libxl (default) or sim (simulated, for tests)\n"
 		"      --cert-dir DIR  node.crt, node.key, ca.crt, node.json (default %s)\n"
 		"      --state-dir DIR disk records in DIR/storage (default /var/lib/xenrack)\n"
+		"      --watchdog SECS Xen watchdog timeout, fed while quorate (default %d;\n"
+		"                      0: none, and this node's domains are never fenced)\n"
+		"      --watchdog-device PATH  (default /dev/watchdog)\n"
 		"      --syslog        log to syslog instead of stderr\n"
-		"  -h, --help          this text\n", CTL_SOCKET, XR_TLS_DIR);
+		"  -h, --help          this text\n", CTL_SOCKET, XR_TLS_DIR, CLU_WATCHDOG_S);
 }
 
 static int make_parent_dir(const char *path)
@@ -178,6 +181,7 @@ static bool serve_client(struct clu_daemon *d, struct client *c)
  * Once a second: when the set of domains running here has changed, the
  * disks of those gone are demoted (clu_disks_reconcile).  @last holds the
  * names seen before; a disk still held open is tried again every 10 s.
+ * Then the cluster's turn (clu_member_tick): announce, fence, restart.
  */
 static void watch_domains(struct clu_daemon *d, char *last, size_t len)
 {
@@ -197,6 +201,7 @@ static void watch_domains(struct clu_daemon *d, char *last, size_t len)
 		retry_ms = clu_disks_reconcile(d, v, n) ? now_ms() + 10000 : 0;
 		snprintf(last, len, "%s", now);
 	}
+	clu_member_tick(d, v, n);
 	free(v);
 }
 
@@ -255,13 +260,16 @@ int main(int argc, char **argv)
 		{ "cert-dir", required_argument, NULL, 'C' },
 		{ "state-dir", required_argument, NULL, 'D' },
 		{ "serve-peer", required_argument, NULL, 'P' },
+		{ "watchdog", required_argument, NULL, 'W' },
+		{ "watchdog-device", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *sock_path = getenv("XENRACK_SOCKET");
 	const char *hv_name = "libxl";
 	char doms_seen[4096] = "\001";	/* nothing seen yet */
-	int pfd, serve_fd = -1;
+	int pfd, serve_fd = -1, watchdog = CLU_WATCHDOG_S;
+	const char *watchdog_dev = "/dev/watchdog";
 	struct clu_daemon d = { .cert_dir = XR_TLS_DIR };
 	struct client clients[CLU_MAX_CLIENTS];
 	int nclients = 0;
@@ -282,6 +290,19 @@ int main(int argc, char **argv)
 		case 'S': use_syslog = true; break;
 		case 'C': d.cert_dir = optarg; break;
 		case 'P': serve_fd = atoi(optarg); break;
+		case 'w': watchdog_dev = optarg; break;
+		case 'W': {
+			char *end;
+			long w = strtol(optarg, &end, 10);
+
+			if (*end || end == optarg || w < 0 || w > 300) {
+				fprintf(stderr, "clusterd: --watchdog %s: expected seconds, 0 to 300\n",
+					optarg);
+				return 2;
+			}
+			watchdog = (int)w;
+			break;
+		}
 		case 'D': {
 			static char sdir[PATH_MAX], rdir[PATH_MAX];
 
@@ -330,11 +351,13 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	lfd = listen_on(sock_path);
 	pfd = setup_peers(&d);
+	if (pfd >= 0 && clu_member_open(&d, watchdog, watchdog_dev) == -ENOMEM)
+		fatal("out of memory");
 	st_restore();
 	log_info("node %s ready: backend %s, socket %s", d.node, hv_name, sock_path);
 
 	for (;;) {
-		struct pollfd fds[3 + CLU_MAX_CLIENTS + MAX_BACKEND_FDS];
+		struct pollfd fds[5 + CLU_MAX_CLIENTS + MAX_BACKEND_FDS];
 		/* A second's tick reaps peer children and notices stopped domains. */
 		int nfds = 0, nbe = MAX_BACKEND_FDS, timeout = 1000, i, r;
 		int64_t now = now_ms();
@@ -342,6 +365,9 @@ int main(int argc, char **argv)
 		fds[nfds++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		fds[nfds++] = (struct pollfd){ .fd = accepting ? lfd : -1, .events = POLLIN };
 		fds[nfds++] = (struct pollfd){ .fd = pfd, .events = POLLIN };
+		fds[nfds] = fds[nfds + 1] = (struct pollfd){ .fd = -1 };
+		clu_member_fds(&d, fds + nfds);
+		nfds += 2;
 		for (i = 0; i < nclients; i++) {
 			fds[nfds++] = (struct pollfd){ .fd = clients[i].fd, .events = POLLIN };
 			if (clients[i].deadline_ms) {
@@ -374,7 +400,7 @@ int main(int argc, char **argv)
 			struct client *c = &clients[i];
 			bool keep = true;
 
-			if (fds[3 + i].revents)
+			if (fds[5 + i].revents)
 				keep = serve_client(&d, c);
 			if (keep && c->deadline_ms && now >= c->deadline_ms) {
 				log_warn("control: a client sent %zu bytes of a request "
@@ -391,10 +417,20 @@ int main(int argc, char **argv)
 			accepting = accept_client(lfd, clients, &nclients);
 		if (fds[2].revents)
 			clu_peer_accept(&d, pfd);
+		clu_member_dispatch(&d, fds + 3);
 		if (d.hv->poll_dispatch)
 			d.hv->poll_dispatch(d.be, fds + nfds, nbe);
 		clu_peer_reap(&d);
 		watch_domains(&d, doms_seen, sizeof(doms_seen));
+	}
+	{
+		struct hv_dominfo *v = NULL;
+		size_t n = 0;
+
+		if (d.hv->list(d.be, &v, &n, err))
+			n = 1;	/* not known: as if some ran */
+		free(v);
+		clu_member_close(&d, n ? n - 1 : 0);	/* Domain-0 is one */
 	}
 	log_info("stopping; domains keep running");
 	while (nclients)

@@ -3,6 +3,7 @@
  * message type, each checking its fields before it acts.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@
 #include "util.h"
 
 #define CFG_FILE_MAX 255
-#define LIST_PEER_MS 5000	/* a node's list must come back within this */
+#define LIST_PEER_MS 20000	/* a node's list must come back within this */
 #define OP_PEER_MS   60000	/* a forwarded shutdown, destroy ... */
 
 typedef int (*handler_fn)(struct clu_daemon *d, struct json_object *req,
@@ -199,29 +200,88 @@ static int peer_arg(struct json_object *req, const char **peer, char *err)
 	return *peer ? 0 : -EINVAL;
 }
 
-static int h_create(struct clu_daemon *d, struct json_object *req,
-		    struct json_object *reply, int *pass_fd, char *err)
+/* Where a domain's config is kept: DIR/domains/NAME.json */
+static void domain_record_dir(const struct clu_daemon *d, char *out, size_t len)
 {
-	const char *file, *text, *peer;
+	snprintf(out, len, "%s/domains", d->state_dir ? d->state_dir : CLU_STATE_DIR);
+}
+
+/* Keep the config a domain was created from: the HA announcement and a
+ * restart elsewhere need it. */
+static void save_domain_record(const struct clu_daemon *d, const char *name,
+			       const char *file, const char *text)
+{
+	struct json_object *o = json_object_new_object();
+	char dir[PATH_MAX], fname[HV_NAME_MAX + 8];
+	const char *js;
+	int rc;
+
+	domain_record_dir(d, dir, sizeof(dir));
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		log_err("%s: %s; %s cannot be restarted elsewhere", dir, strerror(errno), name);
+		json_object_put(o);
+		return;
+	}
+	json_object_object_add(o, "file", json_object_new_string(file));
+	json_object_object_add(o, "config", json_object_new_string(text));
+	js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	snprintf(fname, sizeof(fname), "%s.json", name);
+	rc = xr_write_atomic(dir, fname, js, strlen(js), 0600);
+	if (rc)
+		log_err("%s/%s: %s; %s cannot be restarted elsewhere", dir, fname,
+			strerror(-rc), name);
+	json_object_put(o);
+}
+
+int clu_domain_load(const struct clu_daemon *d, const char *name, char **file,
+		    char **text)
+{
+	char dir[PATH_MAX], path[PATH_MAX + HV_NAME_MAX + 8], err[CTL_ERR_LEN];
+	struct json_object *o;
+	char *buf = NULL;
+	size_t len;
+	int rc;
+
+	domain_record_dir(d, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/%s.json", dir, name);
+	rc = xr_read_file(path, HV_CFG_MAX_BYTES * 2, &buf, &len, "a domain record",
+			  err, sizeof(err));
+	if (rc)
+		return rc;
+	o = json_tokener_parse(buf);
+	free(buf);
+	*file = *text = NULL;
+	if (o) {
+		const char *f = xr_json_str(o, "file", CFG_FILE_MAX, err, sizeof(err));
+		const char *t = xr_json_str(o, "config", HV_CFG_MAX_BYTES, err, sizeof(err));
+
+		if (f && t) {
+			*file = strdup(f);
+			*text = strdup(t);
+		}
+	}
+	json_object_put(o);
+	if (!*file || !*text) {
+		free(*file);
+		free(*text);
+		*file = *text = NULL;
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int clu_domain_create(struct clu_daemon *d, const char *file, const char *text,
+		      const char *peer, struct json_object *reply, char *err)
+{
 	struct hv_domain dom;
 	struct hv_dominfo existing;
 	struct hv_diag diag;
 	struct st_res *disks = NULL;
 	size_t ndisks = 0;
-	char lookup_err[CTL_ERR_LEN];
+	char lookup_err[CTL_ERR_LEN], where[CLU_NODE_LEN];
 	uint32_t domid;
 	int rc;
 
-	(void)pass_fd;
-	file = xr_json_str(req, "file", CFG_FILE_MAX, err, CTL_ERR_LEN);
-	if (!file)
-		return -EINVAL;
-	text = xr_json_str(req, "config", HV_CFG_MAX_BYTES, err, CTL_ERR_LEN);
-	if (!text)
-		return -EINVAL;
-	rc = peer_arg(req, &peer, err);
-	if (rc)
-		return rc;
 	hv_domain_init(&dom);
 	hv_diag_init(&diag, file);
 	rc = hv_domain_parse(&dom, text, strlen(text), &diag);
@@ -234,6 +294,13 @@ static int h_create(struct clu_daemon *d, struct json_object *req,
 	if (!resolve(d, dom.name, &existing, lookup_err)) {
 		snprintf(err, CTL_ERR_LEN, "domain '%s' already exists (id %u) on %s",
 			 dom.name, existing.domid, d->node);
+		rc = -EEXIST;
+		goto out;
+	}
+	/* Names are unique in the cluster. */
+	if (clu_member_where(d, dom.name, where)) {
+		snprintf(err, CTL_ERR_LEN, "domain '%s' already exists on %s",
+			 dom.name, where);
 		rc = -EEXIST;
 		goto out;
 	}
@@ -250,6 +317,7 @@ static int h_create(struct clu_daemon *d, struct json_object *req,
 		clu_disks_abort(d, disks, ndisks);
 		goto out;
 	}
+	save_domain_record(d, dom.name, file, text);
 	log_info("created domain %s (id %u) from %s", dom.name, domid, file);
 	json_object_object_add(reply, "name", json_object_new_string(dom.name));
 	json_object_object_add(reply, "id", json_object_new_int64(domid));
@@ -260,6 +328,25 @@ out:
 	hv_diag_dispose(&diag);
 	hv_domain_dispose(&dom);
 	return rc;
+}
+
+static int h_create(struct clu_daemon *d, struct json_object *req,
+		    struct json_object *reply, int *pass_fd, char *err)
+{
+	const char *file, *text, *peer;
+	int rc;
+
+	(void)pass_fd;
+	file = xr_json_str(req, "file", CFG_FILE_MAX, err, CTL_ERR_LEN);
+	if (!file)
+		return -EINVAL;
+	text = xr_json_str(req, "config", HV_CFG_MAX_BYTES, err, CTL_ERR_LEN);
+	if (!text)
+		return -EINVAL;
+	rc = peer_arg(req, &peer, err);
+	if (rc)
+		return rc;
+	return clu_domain_create(d, file, text, peer, reply, err);
 }
 
 typedef int (*domain_op)(struct hv_backend *be, uint32_t domid, char *err);
@@ -431,6 +518,21 @@ static int h_delete(struct clu_daemon *d, struct json_object *req,
 	return clu_disks_delete(d, name, err);
 }
 
+static int h_nodes(struct clu_daemon *d, struct json_object *req,
+		   struct json_object *reply, int *pass_fd, char *err)
+{
+	struct json_object *o = clu_member_json(d);
+
+	(void)req;
+	(void)pass_fd;
+	(void)err;
+	json_object_object_add(reply, "node", json_object_new_string(d->node));
+	json_object_object_foreach(o, key, val)
+		json_object_object_add(reply, key, json_object_get(val));
+	json_object_put(o);
+	return 0;
+}
+
 static const handler_fn handlers[CTL_TYPE_MAX] = {
 	[CTL_LIST] = h_list,
 	[CTL_CREATE] = h_create,
@@ -441,6 +543,7 @@ static const handler_fn handlers[CTL_TYPE_MAX] = {
 	[CTL_CONSOLE] = h_console,
 	[CTL_DISKS] = h_disks,
 	[CTL_DELETE] = h_delete,
+	[CTL_NODES] = h_nodes,
 };
 
 void clu_reply_status(struct json_object *reply, int rc, const char *err)

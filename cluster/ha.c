@@ -11,6 +11,7 @@ const char *ha_verdict_name(enum ha_verdict v)
 	case HA_RESTART:	return "restart";
 	case HA_FENCE_WAIT:	return "fence-wait";
 	case HA_NO_REPLICA:	return "no-replica";
+	case HA_UNFENCED:	return "unfenced";
 	case HA_NO_QUORUM:	return "no-quorum";
 	}
 	return "?";
@@ -45,6 +46,10 @@ size_t ha_decide(const struct ha_view *v, struct ha_decision *out, int64_t *next
 			restarts++;
 			continue;
 		}
+		if (d->owner >= 0 && (size_t)d->owner < v->nnodes && v->nodes[d->owner].unfenced) {
+			o->verdict = HA_UNFENCED;
+			continue;
+		}
 		/* An owner outside the node table is treated as lost long ago. */
 		deadline = d->owner >= 0 && (size_t)d->owner < v->nnodes
 			   ? v->nodes[d->owner].left_ms + v->fence_ms : v->now_ms;
@@ -53,6 +58,18 @@ size_t ha_decide(const struct ha_view *v, struct ha_decision *out, int64_t *next
 			o->at_ms = deadline;
 			if (deadline < next)
 				next = deadline;
+			continue;
+		}
+		if (d->peer == HA_ANY) {
+			for (size_t n = 0; n < v->nnodes; n++)
+				if (v->nodes[n].member) {
+					o->verdict = HA_RESTART;
+					o->target = (int)n;
+					restarts++;
+					break;
+				}
+			if (o->verdict != HA_RESTART)
+				o->verdict = HA_NO_REPLICA;
 			continue;
 		}
 		if (!is_member(v, d->peer)) {

@@ -13,12 +13,15 @@
  *      and not before that node's fencing deadline: the lost node stopped
  *      feeding its Xen watchdog when it lost quorum, and is reset by then.
  *   3. It is restarted on the node holding its DRBD replica, and only if
- *      that node is a member and the replica is current (peer < 0 says it
+ *      that node is a member and the replica is current (HA_NONE says it
  *      is not: DRBD refuses to promote an outdated disk); otherwise it
- *      waits.
+ *      waits.  A domain without writable disks (HA_ANY) goes to the first
+ *      member, the same one on every node.
  *   4. An HA domain whose node is a member but which does not run there
  *      (the node came back after a crash) is started on that node.
  *   5. Only HA domains (autorestart, or on_crash = restart) move.
+ *   6. A node that cannot be fenced (it had no watchdog) keeps its domains:
+ *      nothing proves they stopped, so they are never started elsewhere.
  */
 #ifndef XR_HA_H
 #define XR_HA_H
@@ -28,15 +31,17 @@
 #include <stdint.h>
 
 #define HA_NONE (-1)
+#define HA_ANY  (-2)	/* .peer: no disk binds it; any member may run it */
 
 struct ha_node {
 	bool member;		/* in this partition's membership */
 	int64_t left_ms;	/* when it left it (valid when !member) */
+	bool unfenced;		/* it fed no watchdog: never assume it is reset */
 };
 
 struct ha_dom {
 	int owner;		/* node index that runs (or ran) it */
-	int peer;		/* node index of a current replica, or HA_NONE */
+	int peer;		/* node index of a current replica, HA_NONE or HA_ANY */
 	bool ha;		/* restart it elsewhere when its node is lost */
 	bool running;		/* a copy runs on its owner */
 };
@@ -56,6 +61,7 @@ enum ha_verdict {
 	HA_RESTART,		/* start it on .target now */
 	HA_FENCE_WAIT,		/* its node is lost; wait until .at_ms */
 	HA_NO_REPLICA,		/* its node is lost and no member holds its disk */
+	HA_UNFENCED,		/* its node is lost but had no watchdog to reset it */
 	HA_NO_QUORUM,		/* this partition may not act */
 };
 

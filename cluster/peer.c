@@ -30,8 +30,10 @@
 #include "tls.h"
 #include "util.h"
 
-#define PEER_HANDSHAKE_MS 5000
-#define PEER_REQUEST_MS   10000
+/* Generous: a node under load (nested, emulated) takes seconds to exec
+ * the serving clusterd.  Nodes known to be down are not asked at all. */
+#define PEER_HANDSHAKE_MS 20000
+#define PEER_REQUEST_MS   20000
 
 int clu_cluster_load(struct clu_daemon *d, const char *path, char *err)
 {
@@ -353,7 +355,12 @@ void clu_peer_forward(struct clu_daemon *d, uint16_t type, struct json_object *b
 
 		if (!strcmp(n->name, d->node))
 			continue;
-		rc = clu_peer_call(d, n, CTL_PEER_FORWARD, req, &reply, timeout_ms, err);
+		if (clu_member_is_out(d, n->name)) {
+			rc = -EHOSTDOWN;
+			snprintf(err, sizeof(err), "%s: not in the cluster's membership", n->name);
+		} else {
+			rc = clu_peer_call(d, n, CTL_PEER_FORWARD, req, &reply, timeout_ms, err);
+		}
 		stop = each(arg, n, rc, reply, err[0] ? err : strerror(-rc));
 		json_object_put(reply);
 		if (stop)

@@ -24,6 +24,7 @@ static const char *const type_names[CTL_TYPE_MAX] = {
 	[CTL_CONSOLE] = "console",
 	[CTL_DISKS] = "disks",
 	[CTL_DELETE] = "delete",
+	[CTL_NODES] = "nodes",
 };
 
 static const char *const peer_type_names[CTL_PEER_MAX - CTL_PEER_CHECK] = {

@@ -48,6 +48,7 @@ enum ctl_type {
 	CTL_CONSOLE,
 	CTL_DISKS,
 	CTL_DELETE,
+	CTL_NODES,
 	CTL_TYPE_MAX,		/* requests are below this */
 	/* Between nodes only (over TLS, cluster/peer.c); refused locally. */
 	CTL_PEER_CHECK = 0x100,

@@ -174,3 +174,69 @@ void xr_last_line(const char *text, char *out, size_t len)
 		start--;
 	snprintf(out, len, "%.*s", (int)(end - start), start);
 }
+
+int xr_write_atomic(const char *dir, const char *name, const void *data,
+		     size_t len, mode_t mode)
+{
+	char *tmp = NULL, *dst = NULL;
+	const char *p = data;
+	int fd = -1, rc = 0;
+
+	if (asprintf(&tmp, "%s/.%s.tmp", dir, name) < 0) {
+		tmp = NULL;
+		return -ENOMEM;
+	}
+	if (asprintf(&dst, "%s/%s", dir, name) < 0) {
+		dst = NULL;
+		rc = -ENOMEM;
+		goto out;
+	}
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (fchmod(fd, mode)) {		/* the umask must not widen or narrow it */
+		rc = -errno;
+		goto out;
+	}
+	while (len) {
+		ssize_t r = write(fd, p, len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = -errno;
+			goto out;
+		}
+		p += r;
+		len -= (size_t)r;
+	}
+	if (fsync(fd)) {
+		rc = -errno;
+		goto out;
+	}
+	if (close(fd)) {
+		fd = -1;
+		rc = -errno;
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, dst)) {
+		rc = -errno;
+		goto out;
+	}
+	/* The rename itself must survive a power loss too. */
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd))
+		rc = -errno;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc && tmp)
+		unlink(tmp);
+	free(tmp);
+	free(dst);
+	return rc;
+}

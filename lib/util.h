@@ -6,6 +6,7 @@
 #define XR_UTIL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 struct json_object;
 
@@ -40,6 +41,14 @@ const char *xr_json_str(struct json_object *o, const char *key, size_t max,
  */
 #define XR_RUN_MAX_ARGS 32
 int xr_run(const char *const argv[], char *out, size_t outlen);
+
+/**
+ * xr_write_atomic - write @dir/@name through a temporary file, fsync and
+ * rename, created with @mode; the directory is synced too
+ * Return: 0, or a negative errno.
+ */
+int xr_write_atomic(const char *dir, const char *name, const void *data,
+		    size_t len, mode_t mode);
 
 /** xr_last_line - the last non-empty line of @text, in @out */
 void xr_last_line(const char *text, char *out, size_t len);

@@ -33,7 +33,7 @@
 
 struct opts {
 	const char *inventory, *images, *state, *listen, *iface, *range;
-	const char *cluster, *xen_args, *dom0_args, *ipxe_dir, *dnsmasq;
+	const char *cluster, *qnetd, *xen_args, *dom0_args, *ipxe_dir, *dnsmasq;
 	unsigned port, ttl, cert_days;
 	bool proxy, no_dnsmasq, check, print_conf, any_source, use_syslog, tftp;
 };
@@ -57,6 +57,8 @@ static void usage(FILE *out)
 		"      --images-over P     http (default) or tftp, to compare boot times\n"
 		"      --print-dnsmasq-conf  write the dnsmasq configuration and exit\n"
 		"      --cluster NAME      cluster name (default: the inventory's, or %s)\n"
+		"      --qnetd ADDR        corosync-qnetd's address, the tie-breaking vote\n"
+		"                          of a cluster with an even number of nodes\n"
 		"      --xen-args ARGS     Xen command line (default: inventory, or\n"
 		"                          \"%s\")\n"
 		"      --dom0-args ARGS    Dom0 kernel command line (default \"%s\")\n"
@@ -92,7 +94,7 @@ static int parse_uint(const char *opt, const char *s, unsigned min, unsigned max
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_IMAGES = 256, O_STATE, O_LISTEN, O_PORT, O_IFACE, O_RANGE, O_PROXY,
-	       O_NODNS, O_OVER, O_CLUSTER, O_XEN, O_DOM0, O_TTL, O_DAYS, O_IPXE, O_DNSMASQ,
+	       O_NODNS, O_OVER, O_CLUSTER, O_QNETD, O_XEN, O_DOM0, O_TTL, O_DAYS, O_IPXE, O_DNSMASQ,
 	       O_ANY, O_SYSLOG, O_PRINT };
 	static const struct option lopts[] = {
 		{ "inventory", required_argument, NULL, 'i' },
@@ -108,6 +110,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "images-over", required_argument, NULL, O_OVER },
 		{ "print-dnsmasq-conf", no_argument, NULL, O_PRINT },
 		{ "cluster", required_argument, NULL, O_CLUSTER },
+		{ "qnetd", required_argument, NULL, O_QNETD },
 		{ "xen-args", required_argument, NULL, O_XEN },
 		{ "dom0-args", required_argument, NULL, O_DOM0 },
 		{ "token-ttl", required_argument, NULL, O_TTL },
@@ -146,6 +149,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case O_PRINT: o->print_conf = true; break;
 		case O_CLUSTER: o->cluster = optarg; break;
+		case O_QNETD: o->qnetd = optarg; break;
 		case O_XEN: o->xen_args = optarg; break;
 		case O_DOM0: o->dom0_args = optarg; break;
 		case O_TTL:
@@ -376,6 +380,7 @@ int main(int argc, char **argv)
 		goto out;
 	s.inv = &inv;
 	s.cluster = o.cluster ? o.cluster : inv.cluster[0] ? inv.cluster : PXE_DEFAULT_CLUSTER;
+	s.qnetd = o.qnetd;
 	if (o.cluster && pxe_name_check(o.cluster, NULL)) {
 		fprintf(stderr, "bootd: --cluster %s: %s\n", o.cluster,
 			pxe_name_check(o.cluster, NULL));

@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "pxe.h"
+#include "util.h"
 
 #define CA_DAYS      7300		/* 20 years */
 #define BACKDATE_S   3600		/* tolerate a node clock an hour behind */
@@ -142,9 +143,9 @@ static int ca_create(struct pxe_ca *ca, const char *cluster, char *err)
 	if (!ca->cert_pem)
 		goto out;
 	/* the key first: a certificate without its key would be useless */
-	rc = pxe_write_atomic(ca->dir, "ca.key", key_pem, strlen(key_pem), 0600);
+	rc = xr_write_atomic(ca->dir, "ca.key", key_pem, strlen(key_pem), 0600);
 	if (!rc) {
-		rc = pxe_write_atomic(ca->dir, "ca.crt", ca->cert_pem,
+		rc = xr_write_atomic(ca->dir, "ca.crt", ca->cert_pem,
 				      strlen(ca->cert_pem), 0644);
 		/* No half-made CA: a key alone would block every later start. */
 		if (rc)

@@ -22,6 +22,7 @@
 
 #include "log.h"
 #include "pxe.h"
+#include "util.h"
 
 #define STOP_WAIT_MS 5000
 
@@ -132,7 +133,7 @@ int pxe_dhcp_start(const struct pxe_dhcp *d, const struct pxe_inventory *inv,
 	if (fclose(f) && !rc)
 		rc = -ENOMEM;
 	if (!rc)
-		rc = pxe_write_atomic(d->state_dir, "dnsmasq.conf", conf, len, 0644);
+		rc = xr_write_atomic(d->state_dir, "dnsmasq.conf", conf, len, 0644);
 	if (rc) {
 		snprintf(err, PXE_ERR_LEN, "%s/dnsmasq.conf: %s", d->state_dir, strerror(-rc));
 		goto out;

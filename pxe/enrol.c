@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +26,13 @@
 
 #include "log.h"
 #include "pxe.h"
+#include "util.h"
 
 #define EXIT_USAGE     2
 #define REPLY_MAX      (1u << 20)
 #define CMDLINE_MAX    8192
 #define DEFAULT_DIR    "/etc/xenrack"
+#define DEFAULT_COROSYNC "/etc/corosync/corosync.conf"
 #define URL_MAX        512
 
 struct buf {
@@ -45,6 +48,9 @@ static void usage(FILE *out)
 		"  -c, --cmdline FILE   kernel command line to read (default /proc/cmdline)\n"
 		"  -d, --dir DIR        where to write node.key, node.crt, ca.crt,\n"
 		"                       node.json (default " DEFAULT_DIR ")\n"
+		"      --corosync PATH  where to write corosync.conf (default\n"
+		"                       " DEFAULT_COROSYNC "; \"\" writes none)\n"
+		"      --corosync-only  only write corosync.conf, from DIR/node.json\n"
 		"      --bootd URL      instead of xenrack.bootd=\n"
 		"      --node NAME      instead of xenrack.node=\n"
 		"      --token TOKEN    instead of xenrack.token=\n"
@@ -206,12 +212,66 @@ static int mkdir_p(const char *dir)
 	return rc;
 }
 
+/* corosync.conf from the enrolment data, in @path's directory. */
+static int write_corosync_conf(struct json_object *data, const char *path)
+{
+	char err[PXE_ERR_LEN], *text = NULL, *dir = strdup(path), *slash;
+	int rc;
+
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	rc = pxe_corosync_conf(data, &text, err);
+	if (rc) {
+		log_err("%s", err);
+	} else {
+		if (slash)
+			*slash = '\0';
+		rc = (slash && slash != dir ? mkdir_p(dir) : 0);
+		if (!rc)
+			rc = xr_write_atomic(slash ? (slash == dir ? "/" : dir) : ".",
+					     slash ? slash + 1 : path, text, strlen(text), 0644);
+		if (rc)
+			log_err("%s: %s", path, strerror(-rc));
+	}
+	free(text);
+	free(dir);
+	return rc;
+}
+
+/* --corosync-only: corosync.conf again, from the node.json enrolment wrote. */
+static int corosync_from(const char *dir, const char *path)
+{
+	char file[PATH_MAX], err[PXE_ERR_LEN], *text = NULL;
+	struct json_object *o;
+	size_t len;
+	int rc;
+
+	snprintf(file, sizeof(file), "%s/node.json", dir);
+	rc = xr_read_file(file, REPLY_MAX, &text, &len, "the enrolment data", err, sizeof(err));
+	if (rc) {
+		log_err("%s", err);
+		return rc;
+	}
+	o = json_tokener_parse(text);
+	free(text);
+	if (!o) {
+		log_err("%s: not JSON", file);
+		return -EINVAL;
+	}
+	rc = write_corosync_conf(o, path);
+	json_object_put(o);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
 		{ "cmdline", required_argument, NULL, 'c' },
 		{ "dir", required_argument, NULL, 'd' },
 		{ "bootd", required_argument, NULL, 'B' },
+		{ "corosync", required_argument, NULL, 'C' },
+		{ "corosync-only", no_argument, NULL, 'Y' },
 		{ "node", required_argument, NULL, 'N' },
 		{ "token", required_argument, NULL, 'T' },
 		{ "retries", required_argument, NULL, 'R' },
@@ -220,6 +280,8 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	const char *cmdline_path = "/proc/cmdline", *dir = DEFAULT_DIR;
+	const char *corosync = DEFAULT_COROSYNC;
+	bool only_corosync = false;
 	const char *o_bootd = NULL, *o_node = NULL, *o_token = NULL;
 	char bootd[URL_MAX], node[PXE_NAME_MAX + 1], token[PXE_TOKEN_LEN + 8];
 	char url[URL_MAX + 16], err[PXE_ERR_LEN];
@@ -239,6 +301,8 @@ int main(int argc, char **argv)
 		case 'c': cmdline_path = optarg; break;
 		case 'd': dir = optarg; break;
 		case 'B': o_bootd = optarg; break;
+		case 'C': corosync = optarg; break;
+		case 'Y': only_corosync = true; break;
 		case 'N': o_node = optarg; break;
 		case 'T': o_token = optarg; break;
 		case 'R': retries = (unsigned)strtoul(optarg, NULL, 10); break;
@@ -247,10 +311,12 @@ int main(int argc, char **argv)
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
-	if (optind != argc || !retries || !timeout) {
+	if (optind != argc || !retries || !timeout || (only_corosync && !corosync[0])) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (only_corosync)
+		return corosync_from(dir, corosync) ? 1 : 0;
 	if (!o_bootd || !o_node || !o_token) {
 		cmdline = read_cmdline(cmdline_path);
 		if (!cmdline)
@@ -326,9 +392,9 @@ int main(int argc, char **argv)
 	if (!key_pem)
 		goto out;
 	if ((rc = mkdir_p(dir)) ||
-	    (rc = pxe_write_atomic(dir, "node.key", key_pem, strlen(key_pem), 0600)) ||
-	    (rc = pxe_write_atomic(dir, "node.crt", cert, strlen(cert), 0644)) ||
-	    (rc = pxe_write_atomic(dir, "ca.crt", ca, strlen(ca), 0644))) {
+	    (rc = xr_write_atomic(dir, "node.key", key_pem, strlen(key_pem), 0600)) ||
+	    (rc = xr_write_atomic(dir, "node.crt", cert, strlen(cert), 0644)) ||
+	    (rc = xr_write_atomic(dir, "ca.crt", ca, strlen(ca), 0644))) {
 		log_err("%s: %s", dir, strerror(-rc));
 		goto out;
 	}
@@ -338,15 +404,17 @@ int main(int argc, char **argv)
 
 		if (asprintf(&line, "%s\n", js) < 0)
 			goto out;
-		rc = pxe_write_atomic(dir, "node.json", line, strlen(line), 0644);
+		rc = xr_write_atomic(dir, "node.json", line, strlen(line), 0644);
 		free(line);
 		if (rc) {
 			log_err("%s/node.json: %s", dir, strerror(-rc));
 			goto out;
 		}
 	}
-	log_info("%s enrolled with %s: %s/node.crt, node.key, ca.crt, node.json",
-		 node, bootd, dir);
+	if (corosync[0] && write_corosync_conf(data, corosync))
+		goto out;
+	log_info("%s enrolled with %s: %s/node.crt, node.key, ca.crt, node.json%s%s",
+		 node, bootd, dir, corosync[0] ? ", " : "", corosync);
 	ret = 0;
 out:
 	if (key_pem) {

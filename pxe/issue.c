@@ -131,6 +131,8 @@ static struct json_object *enrolment_data(struct pxe_server *s,
 	json_object_object_add(o, "address", json_object_new_string(ip_str(&n->addr, a)));
 	json_object_object_add(o, "cluster", json_object_new_string(s->cluster));
 	json_object_object_add(o, "bootd", json_object_new_string(s->boot.url));
+	if (s->qnetd)
+		json_object_object_add(o, "qnetd", json_object_new_string(s->qnetd));
 	for (i = 0; i < s->inv->n; i++) {
 		struct json_object *e = json_object_new_object();
 
@@ -177,7 +179,7 @@ static void keep_issued(struct pxe_server *s, const struct pxe_node *n, X509 *x,
 	if (hex && asprintf(&dir, "%s/issued", s->state_dir) >= 0 &&
 	    asprintf(&name, "%s-%s.crt", n->name, hex) >= 0) {
 		mkdir(dir, 0700);
-		rc = pxe_write_atomic(dir, name, pem, strlen(pem), 0644);
+		rc = xr_write_atomic(dir, name, pem, strlen(pem), 0644);
 	}
 	if (rc)
 		log_warn("%s: cannot keep a copy of its certificate in %s/issued: %s",

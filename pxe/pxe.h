@@ -23,6 +23,8 @@
 #include <openssl/types.h>
 #include <openssl/x509.h>
 
+struct json_object;
+
 #define PXE_NAME_MAX       63		/* a node or cluster name: one DNS label */
 #define PXE_MAX_NODES      4096
 #define PXE_INV_MAX_BYTES  (1u << 20)	/* an inventory larger than 1 MiB is refused */
@@ -275,6 +277,7 @@ int pxe_key_hash(EVP_PKEY *key, uint8_t out[32]);
 struct pxe_server {
 	const struct pxe_inventory *inv;
 	const char *cluster;
+	const char *qnetd;	/* corosync-qnetd's address, or NULL */
 	struct pxe_boot boot;
 	struct pxe_tokens tokens;
 	struct pxe_ca ca;
@@ -397,12 +400,12 @@ int pxe_node_verify(EVP_PKEY *key, const char *name, const char *cert_pem,
 		    const char *ca_pem, char *err);
 
 /**
- * pxe_write_atomic - write @dir/@name through a temporary file, fsync and
- * rename, created with @mode
- * Return: 0, or a negative errno.
+ * pxe_corosync_conf - corosync.conf for a node, from its enrolment data
+ * (cluster, nodes[] {name, address}, optional qnetd); every string checked
+ * Return: 0 and the text in *@out (caller frees), or -EINVAL with the
+ * field in @err.
  */
-int pxe_write_atomic(const char *dir, const char *name, const void *data,
-		     size_t len, mode_t mode);
+int pxe_corosync_conf(struct json_object *data, char **out, char *err);
 
 /** pxe_unlink_at - remove @dir/@name, ignoring a missing file */
 void pxe_unlink_at(const char *dir, const char *name);

@@ -5,7 +5,7 @@ PXE_LIB_SRC   := lib/log.c
 PXE_CORE_SRC  := pxe/inventory.c pxe/script.c pxe/token.c pxe/util.c lib/util.c
 PXE_BOOTD_SRC := pxe/bootd.c pxe/http.c pxe/dnsmasq.c pxe/issue.c pxe/ca.c \
                  $(PXE_CORE_SRC)
-PXE_ENROL_SRC := pxe/enrol.c pxe/node.c pxe/inventory.c pxe/util.c lib/util.c
+PXE_ENROL_SRC := pxe/enrol.c pxe/node.c pxe/corosync.c pxe/inventory.c pxe/util.c lib/util.c
 
 LIBS_PXE_SSL  := -lssl -lcrypto
 LIBS_MHD      := -lmicrohttpd
@@ -40,7 +40,7 @@ $(B)/tests/test_pxe_token: $(call obj,pxe/tests/test_pxe_token.c $(PXE_CORE_SRC)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka -lcrypto $(LIBS_JSON)
 
-$(B)/tests/test_pxe_enrol: $(call obj,pxe/tests/test_pxe_enrol.c pxe/issue.c pxe/ca.c pxe/node.c $(PXE_CORE_SRC) $(PXE_LIB_SRC))
+$(B)/tests/test_pxe_enrol: $(call obj,pxe/tests/test_pxe_enrol.c pxe/issue.c pxe/ca.c pxe/node.c pxe/corosync.c $(PXE_CORE_SRC) $(PXE_LIB_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS_JSON) $(LIBS_PXE_SSL)
 

@@ -182,33 +182,23 @@ void st_unlock(int fd)
 		close(fd);	/* drops the flock */
 }
 
-static int write_atomic(const char *path, const char *text, char *err)
+/* ST_DIR/RES.EXT, whole or not at all */
+static int write_record(const char *res, const char *ext, const char *text, char *err)
 {
-	char tmp[PATH_MAX + 8];
-	FILE *f;
+	char name[ST_RES_LEN + 16];
+	int rc;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f || fputs(text, f) < 0 || fflush(f) || fsync(fileno(f))) {
-		st_errf(err, "%s: %s", tmp, strerror(errno));
-		if (f)
-			fclose(f);
-		unlink(tmp);
-		return -EIO;
-	}
-	fclose(f);
-	if (rename(tmp, path)) {
-		st_errf(err, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-		return -EIO;
-	}
-	return 0;
+	snprintf(name, sizeof(name), "%s.%s", res, ext);
+	rc = xr_write_atomic(st_dir, name, text, strlen(text), 0600);
+	if (rc)
+		st_errf(err, "%s/%s: %s", st_dir, name, strerror(-rc));
+	return rc;
 }
 
 static int save(const struct st_res *r, char *err)
 {
-	char path[PATH_MAX], *text = NULL;
 	struct json_object *o;
+	char *text = NULL;
 	size_t len = 0;
 	FILE *mem;
 	int rc;
@@ -219,15 +209,13 @@ static int save(const struct st_res *r, char *err)
 			return -ENOMEM;
 		st_res_render(r, mem);
 		fclose(mem);
-		file_of(path, sizeof(path), r->name, "res");
-		rc = write_atomic(path, text, err);
+		rc = write_record(r->name, "res", text, err);
 		free(text);
 		if (rc)
 			return rc;
 	}
 	o = st_res_to_json(r);
-	file_of(path, sizeof(path), r->name, "json");
-	rc = write_atomic(path, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY), err);
+	rc = write_record(r->name, "json", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY), err);
 	json_object_put(o);
 	return rc;
 }

@@ -282,6 +282,56 @@ static void test_cmdline(void **state)
 	assert_int_equal(pxe_cmdline_get("", "a", buf, sizeof(buf)), -ENOENT);
 }
 
+static char *conf_of(const char *json, char *err)
+{
+	struct json_object *o = json_tokener_parse(json);
+	char *text = NULL;
+	int rc;
+
+	assert_non_null(o);
+	rc = pxe_corosync_conf(o, &text, err);
+	json_object_put(o);
+	assert_true(rc == 0 || text == NULL);
+	return text;
+}
+
+/* corosync.conf: every node, nodeid by position, qdevice for an even count */
+static void test_corosync_conf(void **state)
+{
+	char err[PXE_ERR_LEN] = "", *t;
+
+	(void)state;
+	t = conf_of("{\"cluster\":\"xenrack\",\"qnetd\":\"10.99.0.1\",\"nodes\":["
+		    "{\"name\":\"node1\",\"address\":\"10.99.0.11\"},"
+		    "{\"name\":\"node2\",\"address\":\"10.99.0.12\"}]}", err);
+	assert_non_null(t);
+	assert_non_null(strstr(t, "cluster_name: xenrack\n"));
+	assert_non_null(strstr(t, "\t\tname: node1\n\t\tnodeid: 1\n\t\tring0_addr: 10.99.0.11\n"));
+	assert_non_null(strstr(t, "\t\tname: node2\n\t\tnodeid: 2\n\t\tring0_addr: 10.99.0.12\n"));
+	assert_non_null(strstr(t, "host: 10.99.0.1\n"));
+	assert_non_null(strstr(t, "algorithm: ffsplit\n"));
+	free(t);
+	/* Three nodes break their own ties: no qdevice. */
+	t = conf_of("{\"cluster\":\"c\",\"qnetd\":\"10.99.0.1\",\"nodes\":["
+		    "{\"name\":\"a\",\"address\":\"10.0.0.1\"},{\"name\":\"b\",\"address\":\"10.0.0.2\"},"
+		    "{\"name\":\"c\",\"address\":\"10.0.0.3\"}]}", err);
+	assert_non_null(t);
+	assert_null(strstr(t, "device"));
+	assert_non_null(strstr(t, "nodeid: 3\n"));
+	free(t);
+	/* Nothing can add a line: each bad field is named. */
+	assert_null(conf_of("{\"cluster\":\"c\",\"nodes\":[{\"name\":\"a\",\"address\":\"10.0.0.1\\n}\"}]}", err));
+	assert_string_equal(err, "enrolment data, node 1: field 'address': not an address");
+	assert_null(conf_of("{\"cluster\":\"c\",\"nodes\":[{\"name\":\"a b\",\"address\":\"10.0.0.1\"}]}", err));
+	assert_non_null(strstr(err, "enrolment data, node 1: field 'name'"));
+	assert_null(conf_of("{\"cluster\":\"c\",\"qnetd\":\"x;y\",\"nodes\":[{\"name\":\"a\",\"address\":\"10.0.0.1\"}]}", err));
+	assert_string_equal(err, "enrolment data: field 'qnetd': not an address");
+	assert_null(conf_of("{\"cluster\":\"c\",\"nodes\":[]}", err));
+	assert_string_equal(err, "enrolment data: field 'nodes': expected a non-empty list");
+	assert_null(conf_of("{\"nodes\":[]}", err));
+	assert_non_null(strstr(err, "'cluster'"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,6 +340,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_script_for_unknown, setup, teardown),
 		cmocka_unit_test(test_cmdline),
+		cmocka_unit_test(test_corosync_conf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

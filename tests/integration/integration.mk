@@ -13,7 +13,8 @@ integration: rack-deps all appliance
 	@set -e; trap '$(RACK) down >/dev/null 2>&1' EXIT; \
 	  $(RACK) up $(LAB_NODES); \
 	  tests/integration/scenarios.sh; \
-	  tests/integration/storage.sh
+	  tests/integration/storage.sh; \
+	  tests/integration/ha.sh
 
 ## lab: boot the virtual rack and create the NetBSD domain on node1
 lab: rack-deps all appliance

@@ -26,3 +26,17 @@ until_on() {
 	return 1
 }
 state_of() { on "$1" 0 "clusterctl list" && awk -v n="$2" '$1 == n { print $5 }' "$out"; }
+
+# finish WHAT: the tally; on a failure, the end of each node's serial log
+# (clusterd's log and the kernel's) so that a CI log says what happened.
+finish() {
+	echo "$1 took $((SECONDS - t0)) s"
+	echo "$pass passed, $fail failed"
+	[ $fail -eq 0 ] && return 0
+	local f
+	for f in "$LAB"/node*.serial; do
+		echo "---- the last 40 lines of $f ----"
+		tail -n 40 "$f" | tr -d '\r' | sed 's/\x1b\[[0-9;]*[a-zA-Z]//g'
+	done
+	return 1
+}

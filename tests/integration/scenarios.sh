@@ -85,6 +85,4 @@ else bad "destroy"; fi
 on node1 1 "clusterctl destroy NetBSD" && has "no domain named 'NetBSD' in the cluster" &&
 	ok "destroy of an unknown domain refused" || bad "destroy unknown"
 
-echo "scenarios took $((SECONDS - t0)) s"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish "scenarios"

@@ -154,6 +154,4 @@ if on node2 0 "clusterctl delete NetBSD" && nothing_left node1 && nothing_left n
 	ok "delete: nothing left on either node; both files back at 64 MiB, without metadata"
 else bad "final delete"; fi
 
-echo "storage scenarios took $((SECONDS - t0)) s"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish "storage scenarios"

@@ -1,0 +1,800 @@
+/*
+ * member.c - clusterd in the corosync cluster: membership and quorum, the
+ * domain table replicated over CPG, fencing with the Xen watchdog, and the
+ * HA restart of a lost node's domains (the decision is ha.c's).
+ *
+ * The model (docs/ha.md):
+ *   - Every clusterd joins the CPG group "xenrack".  CPG delivers messages
+ *     in one order to all members, and membership changes in that order too.
+ *   - Each node multicasts its own domains (those running on it, with the
+ *     config each was created from, its HA flag and its disks' peer) when
+ *     they change and after every membership change.  Each node keeps the
+ *     last table of every node: that is the cluster's domain table.
+ *   - When a node leaves the group, its last table becomes the lost
+ *     domains.  After a membership change nothing acts until every member
+ *     has announced itself again (the state is re-synchronised).
+ *   - The watchdog (/dev/watchdog, Xen's xen_wdt) is fed only while this
+ *     node is quorate and its clusterd is in the group; a node cut off
+ *     stops feeding it and Xen resets the node W seconds later.  Each node
+ *     announces its W; a node that had none is never fenced, and its
+ *     domains are never started elsewhere (HA_UNFENCED).
+ *   - The quorate side waits out that deadline (the fence wait, F) before
+ *     ha_decide() lets the node holding a lost domain's replica restart it.
+ *
+ * Node ids: corosync's nodeid of a node is its position in node.json plus
+ * one; enrolment writes corosync.conf that way (pxe/corosync.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <corosync/cpg.h>
+#include <corosync/quorum.h>
+#include <json-c/json.h>
+#include <linux/watchdog.h>
+
+#include "clu.h"
+#include "ctl.h"
+#include "ha.h"
+#include "log.h"
+#include "storage.h"
+#include "util.h"
+
+#define GROUP "xenrack"
+#define ANNOUNCE_MAX (1u << 20)		/* a node's table, as sent */
+#define RETRY_MS 10000			/* a failed restart is tried again after */
+#define RECONNECT_MS 2000		/* corosync is asked again after */
+
+/* A domain as its node announced it. */
+struct mb_dom {
+	char name[HV_NAME_MAX + 1];
+	char state[8];
+	char peer[CLU_NODE_LEN];	/* its disks' replica, "" when none */
+	bool movable;		/* no peer, and no disk written only there */
+	bool ha;
+	char *file, *config;
+};
+
+struct mb_node {
+	bool member;		/* its clusterd is in the CPG group */
+	int wd_secs;		/* its armed watchdog's timeout; 0: none */
+	bool heard;		/* it announced itself since the last change */
+	int64_t left_ms;	/* when it left the group */
+	struct mb_dom *doms;	/* its last table */
+	size_t ndoms;
+};
+
+/* A domain of a lost node, until it runs again somewhere. */
+struct mb_lost {
+	struct mb_dom dom;
+	int owner;		/* node index */
+	int64_t retry_ms;	/* a failed restart here waits until then */
+};
+
+struct clu_member {
+	struct clu_daemon *d;
+	cpg_handle_t cpg;
+	quorum_handle_t quorum;
+	int cpg_fd, quorum_fd;
+	bool connected;		/* to corosync */
+	bool said_down;		/* "corosync does not answer" was logged */
+	int64_t next_try_ms;	/* when to connect again */
+	bool in_group, quorate;
+	uint64_t ring_seq;	/* the membership quorum was last decided for */
+	uint32_t my_id;
+	struct mb_node nodes[CLU_MAX_NODES];
+	struct mb_lost *lost;
+	size_t nlost;
+	bool announce;		/* our table must be sent */
+	char sent[4096];	/* the names and states last sent */
+	int wd_fd;		/* the watchdog device, once armed */
+	int wd_secs;
+	const char *wd_dev;
+	int sent_wd;		/* the watchdog timeout last announced */
+	int64_t fence_ms;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int self_index(const struct clu_daemon *d)
+{
+	for (size_t i = 0; i < d->nnodes; i++)
+		if (!strcmp(d->nodes[i].name, d->node))
+			return (int)i;
+	return -1;
+}
+
+static int node_index(const struct clu_daemon *d, const char *name)
+{
+	for (size_t i = 0; i < d->nnodes; i++)
+		if (!strcmp(d->nodes[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+static void dom_free(struct mb_dom *v)
+{
+	free(v->file);
+	free(v->config);
+	v->file = v->config = NULL;
+}
+
+static void table_free(struct mb_node *n)
+{
+	for (size_t i = 0; i < n->ndoms; i++)
+		dom_free(&n->doms[i]);
+	free(n->doms);
+	n->doms = NULL;
+	n->ndoms = 0;
+}
+
+static void lost_drop(struct clu_member *m, size_t i)
+{
+	dom_free(&m->lost[i].dom);
+	m->lost[i] = m->lost[--m->nlost];
+}
+
+/* ---- the watchdog: fencing ---- */
+
+static void watchdog_feed(struct clu_member *m)
+{
+	int t = m->wd_secs;
+
+	if (m->wd_secs <= 0)
+		return;
+	if (m->wd_fd < 0) {
+		m->wd_fd = open(m->wd_dev, O_WRONLY | O_CLOEXEC);
+		if (m->wd_fd < 0) {
+			log_err("ha: %s: %s; this node cannot be fenced, so no node "
+				"will restart its domains", m->wd_dev, strerror(errno));
+			m->wd_secs = 0;
+			return;
+		}
+		if (ioctl(m->wd_fd, WDIOC_SETTIMEOUT, &t) && errno != ENOTTY)
+			log_warn("ha: %s: cannot set %d s: %s", m->wd_dev, m->wd_secs,
+				 strerror(errno));
+		log_info("ha: watchdog %s armed: Xen resets this node %d s after "
+			 "it stops being quorate", m->wd_dev, m->wd_secs);
+	}
+	/* Any byte but 'V' is a keepalive, for every Linux watchdog driver. */
+	if (write(m->wd_fd, "1", 1) != 1)
+		log_warn("ha: watchdog keepalive: %s", strerror(errno));
+}
+
+/* ---- announcements ---- */
+
+/* Our running domains, as the table sends them. */
+static struct json_object *own_table(struct clu_member *m, const struct hv_dominfo *v,
+				     size_t n, char *names, size_t len)
+{
+	struct clu_daemon *d = m->d;
+	struct json_object *arr = json_object_new_array();
+	size_t used = 0;
+
+	names[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o;
+		struct st_res *r = NULL;
+		size_t nr = 0;
+		char *file = NULL, *text = NULL, err[ST_ERR_LEN];
+		const char *peer = "";
+		bool ha = false, movable = true;
+
+		if (v[i].domid == 0)
+			continue;
+		if (used < len)
+			used += (size_t)snprintf(names + used, len - used, "%s=%s/",
+						 v[i].name, v[i].state);
+		o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(v[i].name));
+		json_object_object_add(o, "state", json_object_new_string(v[i].state));
+		/* Its disks bind it: to their peer, or (written here only) to here. */
+		if (!st_load_domain(v[i].name, &r, &nr, err)) {
+			for (size_t j = 0; j < nr; j++) {
+				if (r[j].replicated && !peer[0])
+					peer = strcmp(r[j].node[0], d->node) ? r[j].node[0] : r[j].node[1];
+				else if (!r[j].replicated && r[j].writable)
+					movable = false;
+			}
+		}
+		json_object_object_add(o, "peer", json_object_new_string(peer));
+		json_object_object_add(o, "movable", json_object_new_boolean(!peer[0] && movable));
+		free(r);
+		if (!clu_domain_load(d, v[i].name, &file, &text)) {
+			struct hv_domain dom;
+			struct hv_diag diag;
+
+			hv_domain_init(&dom);
+			hv_diag_init(&diag, file);
+			if (!hv_domain_parse(&dom, text, strlen(text), &diag))
+				ha = dom.autorestart || dom.on_crash == HV_ACT_RESTART;
+			hv_diag_dispose(&diag);
+			hv_domain_dispose(&dom);
+			json_object_object_add(o, "file", json_object_new_string(file));
+			json_object_object_add(o, "config", json_object_new_string(text));
+		}
+		free(file);
+		free(text);
+		json_object_object_add(o, "ha", json_object_new_boolean(ha));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+static int armed_secs(const struct clu_member *m)
+{
+	return m->wd_fd >= 0 ? m->wd_secs : 0;
+}
+
+static void announce(struct clu_member *m, const struct hv_dominfo *v, size_t n)
+{
+	struct json_object *o = json_object_new_object();
+	char names[sizeof(m->sent)];
+	struct iovec iov;
+	const char *js;
+	cs_error_t rc;
+
+	json_object_object_add(o, "node", json_object_new_string(m->d->node));
+	json_object_object_add(o, "watchdog", json_object_new_int(armed_secs(m)));
+	json_object_object_add(o, "domains", own_table(m, v, n, names, sizeof(names)));
+	js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	iov.iov_base = (void *)(uintptr_t)js;
+	iov.iov_len = strlen(js) + 1;
+	rc = cpg_mcast_joined(m->cpg, CPG_TYPE_AGREED, &iov, 1);
+	if (rc == CS_OK) {
+		m->announce = false;
+		m->sent_wd = armed_secs(m);
+		snprintf(m->sent, sizeof(m->sent), "%s", names);
+	} else {
+		log_warn("cpg: cannot send this node's domains (error %d); will retry", rc);
+	}
+	json_object_put(o);
+}
+
+/* A node's table arrived: it replaces what we had of that node. */
+static int take_table(struct clu_member *m, uint32_t nodeid, const char *msg, size_t len)
+{
+	struct clu_daemon *d = m->d;
+	struct json_object *o = NULL, *arr;
+	char err[CTL_ERR_LEN];
+	const char *name;
+	struct mb_node *n;
+	struct mb_dom *doms = NULL;
+	size_t nd = 0, i;
+	int idx;
+
+	if (!len || msg[len - 1] != '\0' || len > ANNOUNCE_MAX ||
+	    !(o = json_tokener_parse(msg))) {
+		log_warn("cpg: node id %u sent a message that is not JSON; ignored", nodeid);
+		return -EBADMSG;
+	}
+	name = xr_json_str(o, "node", CLU_NODE_LEN - 1, err, sizeof(err));
+	idx = name ? node_index(d, name) : -1;
+	if (idx < 0 || (uint32_t)idx + 1 != nodeid) {
+		log_warn("cpg: node id %u announced itself as '%s', which node.json "
+			 "gives another id; ignored", nodeid, name ? name : "?");
+		goto bad;
+	}
+	if (!json_object_object_get_ex(o, "domains", &arr) ||
+	    !json_object_is_type(arr, json_type_array)) {
+		log_warn("cpg: %s: field 'domains' missing; ignored", name);
+		goto bad;
+	}
+	nd = json_object_array_length(arr);
+	doms = calloc(nd ? nd : 1, sizeof(*doms));
+	if (!doms)
+		goto bad;
+	for (i = 0; i < nd; i++) {
+		struct json_object *e = json_object_array_get_idx(arr, i), *b;
+		const char *dn = xr_json_str(e, "name", HV_NAME_MAX, err, sizeof(err));
+		const char *st = xr_json_str(e, "state", sizeof(doms[i].state) - 1, err, sizeof(err));
+		const char *peer = json_object_get_string(json_object_object_get(e, "peer"));
+		const char *file = json_object_get_string(json_object_object_get(e, "file"));
+		const char *cfg = json_object_get_string(json_object_object_get(e, "config"));
+
+		if (!dn || !st) {
+			log_warn("cpg: %s: domain %zu: %s; ignored", name, i, err);
+			goto bad;
+		}
+		snprintf(doms[i].name, sizeof(doms[i].name), "%s", dn);
+		snprintf(doms[i].state, sizeof(doms[i].state), "%s", st);
+		snprintf(doms[i].peer, sizeof(doms[i].peer), "%s", peer ? peer : "");
+		doms[i].ha = json_object_object_get_ex(e, "ha", &b) && json_object_get_boolean(b);
+		doms[i].movable = json_object_object_get_ex(e, "movable", &b) &&
+				  json_object_get_boolean(b);
+		doms[i].file = file ? strdup(file) : NULL;
+		doms[i].config = cfg ? strdup(cfg) : NULL;
+	}
+	n = &m->nodes[idx];
+	n->wd_secs = json_object_get_int(json_object_object_get(o, "watchdog"));
+	table_free(n);
+	n->doms = doms;
+	n->ndoms = nd;
+	n->heard = true;
+	/* A lost domain that runs again (here or anywhere) is found. */
+	for (i = 0; i < nd; i++)
+		for (size_t j = 0; j < m->nlost; j++)
+			if (!strcmp(m->lost[j].dom.name, doms[i].name)) {
+				lost_drop(m, j);
+				break;
+			}
+	json_object_put(o);
+	return 0;
+bad:
+	if (doms) {
+		for (i = 0; i < nd; i++)
+			dom_free(&doms[i]);
+		free(doms);
+	}
+	json_object_put(o);
+	return -EBADMSG;
+}
+
+/* ---- corosync callbacks ---- */
+
+static struct clu_member *ctx_of(cpg_handle_t h)
+{
+	void *ctx = NULL;
+
+	cpg_context_get(h, &ctx);
+	return ctx;
+}
+
+static void on_deliver(cpg_handle_t h, const struct cpg_name *group, uint32_t nodeid,
+		       uint32_t pid, void *msg, size_t len)
+{
+	(void)group;
+	(void)pid;
+	take_table(ctx_of(h), nodeid, msg, len);
+}
+
+/* A node left: what it ran is lost, until it runs again. */
+static void node_lost(struct clu_member *m, int idx)
+{
+	struct mb_node *n = &m->nodes[idx];
+	int64_t now = now_ms();
+
+	n->member = false;
+	n->left_ms = now;
+	for (size_t i = 0; i < n->ndoms; i++) {
+		struct mb_lost *v = realloc(m->lost, (m->nlost + 1) * sizeof(*v));
+
+		if (!v)
+			break;
+		m->lost = v;
+		v[m->nlost] = (struct mb_lost){ .dom = n->doms[i], .owner = idx };
+		n->doms[i].file = n->doms[i].config = NULL;	/* moved */
+		m->nlost++;
+		log_info("ha: %s of lost node %s%s", n->doms[i].name, m->d->nodes[idx].name,
+			 n->doms[i].ha ? " (HA): restart after the fence wait" : ": not HA, stays down");
+	}
+	table_free(n);
+}
+
+static void on_confchg(cpg_handle_t h, const struct cpg_name *group,
+		       const struct cpg_address *members, size_t nmembers,
+		       const struct cpg_address *left, size_t nleft,
+		       const struct cpg_address *joined, size_t njoined)
+{
+	struct clu_member *m = ctx_of(h);
+	struct clu_daemon *d = m->d;
+	bool now_member[CLU_MAX_NODES] = { false };
+	char list[512] = "";
+	size_t used = 0, i;
+
+	(void)group;
+	(void)left;
+	(void)nleft;
+	(void)joined;
+	(void)njoined;
+	for (i = 0; i < nmembers; i++) {
+		uint32_t id = members[i].nodeid;
+
+		if (id >= 1 && id <= d->nnodes) {
+			now_member[id - 1] = true;
+			if (used < sizeof(list))
+				used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
+							 used ? ", " : "", d->nodes[id - 1].name);
+		} else {
+			log_warn("cpg: node id %u is not in node.json; ignored", id);
+		}
+	}
+	for (i = 0; i < d->nnodes; i++) {
+		if (m->nodes[i].member && !now_member[i]) {
+			log_warn("cluster: node %s left", d->nodes[i].name);
+			node_lost(m, (int)i);
+		} else if (!m->nodes[i].member && now_member[i]) {
+			log_info("cluster: node %s joined", d->nodes[i].name);
+		}
+		m->nodes[i].member = now_member[i];
+		m->nodes[i].heard = false;
+	}
+	m->in_group = m->my_id >= 1 && m->my_id <= d->nnodes && now_member[m->my_id - 1];
+	m->announce = true;	/* everyone tells the newcomers what it runs */
+	log_info("cluster: members %s", list[0] ? list : "none");
+}
+
+static struct clu_member *quorum_ctx(quorum_handle_t h)
+{
+	const void *ctx = NULL;
+
+	quorum_context_get(h, &ctx);
+	return (struct clu_member *)(uintptr_t)ctx;
+}
+
+/*
+ * The membership changed.  Until quorum is decided for the new ring, this
+ * node counts as not quorate: a node just cut off still holds its old
+ * qdevice vote for a few seconds, and must not feed its watchdog then.
+ */
+static void on_nodelist(quorum_handle_t h, struct quorum_ring_id ring,
+			uint32_t n, const uint32_t *members, uint32_t njoined,
+			const uint32_t *joined, uint32_t nleft, const uint32_t *left)
+{
+	struct clu_member *m = quorum_ctx(h);
+
+	(void)n;
+	(void)members;
+	(void)njoined;
+	(void)joined;
+	(void)left;
+	if (ring.seq <= m->ring_seq)
+		return;
+	if (m->quorate && nleft)
+		log_warn("cluster: %u node%s left corosync's membership; not quorate "
+			 "until quorum is decided again", nleft, nleft == 1 ? "" : "s");
+	if (nleft)
+		m->quorate = false;
+}
+
+static void on_quorum(quorum_handle_t h, uint32_t quorate, struct quorum_ring_id ring,
+		      uint32_t n, const uint32_t *members)
+{
+	struct clu_member *m = quorum_ctx(h);
+
+	(void)members;
+	if (!!quorate != m->quorate)
+		log_warn("cluster: %s (%u node%s in the membership)",
+			 quorate ? "quorate" : "NOT quorate: this node starts nothing "
+			 "and stops feeding its watchdog", n, n == 1 ? "" : "s");
+	m->quorate = quorate;
+	m->ring_seq = ring.seq;
+}
+
+/* ---- the daemon's side ---- */
+
+/* Connect to corosync (again): quorum tracking and the CPG group. */
+static int connect_corosync(struct clu_member *m)
+{
+	static cpg_model_v1_data_t model = {
+		.model = CPG_MODEL_V1,
+		.cpg_deliver_fn = on_deliver,
+		.cpg_confchg_fn = on_confchg,
+	};
+	static quorum_model_v1_data_t qmodel = {
+		.model = QUORUM_MODEL_V1,
+		.quorum_notify_fn = on_quorum,
+		.nodelist_notify_fn = on_nodelist,
+	};
+	struct clu_daemon *d = m->d;
+	struct cpg_name group;
+	uint32_t qtype;
+	cs_error_t rc;
+	bool have_cpg = false;
+
+	m->next_try_ms = now_ms() + RECONNECT_MS;
+	rc = quorum_model_initialize(&m->quorum, QUORUM_MODEL_V1,
+				     (quorum_model_data_t *)&qmodel, &qtype, m);
+	if (rc != CS_OK) {
+		if (!m->said_down)
+			log_err("cluster: corosync does not answer (error %d); HA waits for it, "
+				"trying every %d s", rc, RECONNECT_MS / 1000);
+		m->said_down = true;
+		return -ENOTCONN;
+	}
+	rc = cpg_model_initialize(&m->cpg, CPG_MODEL_V1, (cpg_model_data_t *)&model, m);
+	have_cpg = rc == CS_OK;
+	if (rc == CS_OK)
+		rc = cpg_local_get(m->cpg, &m->my_id);
+	snprintf(group.value, sizeof(group.value), "%s", GROUP);
+	group.length = strlen(GROUP);
+	if (rc == CS_OK)
+		rc = cpg_join(m->cpg, &group);
+	if (rc == CS_OK)
+		rc = quorum_trackstart(m->quorum, CS_TRACK_CHANGES | CS_TRACK_CURRENT);
+	if (rc == CS_OK)
+		rc = cpg_fd_get(m->cpg, &m->cpg_fd);
+	if (rc == CS_OK)
+		rc = quorum_fd_get(m->quorum, &m->quorum_fd);
+	if (rc != CS_OK) {
+		if (!m->said_down)
+			log_err("cluster: corosync CPG: error %d; trying again every %d s",
+				rc, RECONNECT_MS / 1000);
+		m->said_down = true;
+		if (have_cpg)
+			cpg_finalize(m->cpg);
+		quorum_finalize(m->quorum);
+		return -ENOTCONN;
+	}
+	if (m->my_id != (uint32_t)self_index(d) + 1)
+		log_warn("cluster: corosync calls this node %u, node.json %d", m->my_id,
+			 self_index(d) + 1);
+	m->connected = true;
+	m->said_down = false;
+	log_info("cluster: joined CPG group %s as node id %u; fence wait %lld s",
+		 GROUP, m->my_id, (long long)m->fence_ms / 1000);
+	return 0;
+}
+
+static void disconnect_corosync(struct clu_member *m)
+{
+	if (!m->connected)
+		return;
+	cpg_finalize(m->cpg);
+	quorum_finalize(m->quorum);
+	m->connected = m->quorate = m->in_group = false;
+	m->cpg_fd = m->quorum_fd = -1;
+	m->ring_seq = 0;
+	m->next_try_ms = now_ms() + RECONNECT_MS;
+}
+
+int clu_member_open(struct clu_daemon *d, int watchdog_secs, const char *watchdog_dev)
+{
+	struct clu_member *m;
+
+	if (d->nnodes < 2)
+		return 0;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->d = d;
+	m->wd_fd = m->cpg_fd = m->quorum_fd = -1;
+	m->wd_secs = watchdog_secs;
+	m->wd_dev = watchdog_dev;
+	/* docs/ha.md: F = W + (Dmax - Dmin) + margin. */
+	m->fence_ms = (watchdog_secs > 0 ? watchdog_secs : CLU_WATCHDOG_S) * 1000 + 4000;
+	d->member = m;
+	return connect_corosync(m);
+}
+
+int clu_member_fds(struct clu_daemon *d, struct pollfd *fds)
+{
+	struct clu_member *m = d->member;
+
+	if (!m || !m->connected)
+		return 0;
+	fds[0] = (struct pollfd){ .fd = m->cpg_fd, .events = POLLIN };
+	fds[1] = (struct pollfd){ .fd = m->quorum_fd, .events = POLLIN };
+	return 2;
+}
+
+void clu_member_dispatch(struct clu_daemon *d, const struct pollfd *fds)
+{
+	struct clu_member *m = d->member;
+
+	if (!m || !m->connected)
+		return;
+	if ((fds[0].revents && cpg_dispatch(m->cpg, CS_DISPATCH_ALL) != CS_OK) ||
+	    (fds[1].revents && quorum_dispatch(m->quorum, CS_DISPATCH_ALL) != CS_OK)) {
+		/* corosync is gone: we are nobody's member, and the watchdog,
+		 * no longer fed, resets the node unless it comes back. */
+		log_err("cluster: lost the connection to corosync; not quorate, "
+			"the watchdog is no longer fed");
+		disconnect_corosync(m);
+	}
+}
+
+/* Start a lost domain here: its disk is promoted, then it is created. */
+static void restart_here(struct clu_member *m, struct mb_lost *l, int64_t now)
+{
+	struct clu_daemon *d = m->d;
+	struct json_object *reply = json_object_new_object();
+	char err[CTL_ERR_LEN] = "";
+	int64_t t0 = now_ms();
+	int rc;
+
+	if (!l->dom.config) {
+		log_err("ha: %s: its node sent no config; it cannot be restarted", l->dom.name);
+		l->retry_ms = INT64_MAX;
+		json_object_put(reply);
+		return;
+	}
+	log_info("ha: restarting %s here: node %s left %.1f s ago, its fence wait is over",
+		 l->dom.name, d->nodes[l->owner].name,
+		 (double)(now - m->nodes[l->owner].left_ms) / 1000);
+	rc = clu_domain_create(d, l->dom.file ? l->dom.file : "(cluster)", l->dom.config,
+			       NULL, reply, err);
+	json_object_put(reply);
+	if (rc) {
+		log_err("ha: cannot restart %s here: %s; trying again in %d s",
+			l->dom.name, err, RETRY_MS / 1000);
+		l->retry_ms = now_ms() + RETRY_MS;
+		return;
+	}
+	l->retry_ms = INT64_MAX;	/* done: our table, when it comes back, drops it */
+	log_info("ha: %s restarted here in %.1f s (%.1f s after its node left)",
+		 l->dom.name, (double)(now_ms() - t0) / 1000,
+		 (double)(now_ms() - m->nodes[l->owner].left_ms) / 1000);
+	m->announce = true;
+}
+
+/* Once a second, with what runs here: announce, feed, decide. */
+void clu_member_tick(struct clu_daemon *d, const struct hv_dominfo *v, size_t n)
+{
+	struct clu_member *m = d->member;
+	struct ha_node hn[CLU_MAX_NODES];
+	struct ha_dom *hd;
+	struct ha_decision *out;
+	char names[sizeof(m->sent)];
+	bool synced = true;
+	int self = self_index(d);
+	int64_t now = now_ms();
+	size_t i;
+
+	if (!m)
+		return;
+	if (!m->connected && now >= m->next_try_ms)
+		connect_corosync(m);
+	if (m->quorate && m->in_group)
+		watchdog_feed(m);
+	if (!m->in_group)
+		return;
+	/* Our table goes out when it changed, or when asked for. */
+	{
+		size_t used = 0;
+
+		names[0] = '\0';
+		for (i = 0; i < n; i++)
+			if (v[i].domid && used < sizeof(names))
+				used += (size_t)snprintf(names + used, sizeof(names) - used,
+							 "%s=%s/", v[i].name, v[i].state);
+		if (m->announce || strcmp(names, m->sent) || m->sent_wd != armed_secs(m))
+			announce(m, v, n);
+	}
+	for (i = 0; i < d->nnodes; i++)
+		if (m->nodes[i].member && !m->nodes[i].heard)
+			synced = false;
+	if (!m->quorate || !synced || !m->nlost)
+		return;
+	hd = calloc(m->nlost, sizeof(*hd));
+	out = calloc(m->nlost, sizeof(*out));
+	if (!hd || !out)
+		goto out;
+	for (i = 0; i < d->nnodes; i++)
+		hn[i] = (struct ha_node){ .member = m->nodes[i].member,
+					  .left_ms = m->nodes[i].left_ms,
+					  .unfenced = !m->nodes[i].wd_secs };
+	for (i = 0; i < m->nlost; i++)
+		hd[i] = (struct ha_dom){ .owner = m->lost[i].owner,
+					 .peer = m->lost[i].dom.peer[0]
+						 ? node_index(d, m->lost[i].dom.peer)
+						 : m->lost[i].dom.movable ? HA_ANY : HA_NONE,
+					 .ha = m->lost[i].dom.ha,
+					 .running = false };
+	ha_decide(&(struct ha_view){ .nodes = hn, .nnodes = d->nnodes, .doms = hd,
+				     .ndoms = m->nlost, .quorate = true, .now_ms = now,
+				     .fence_ms = m->fence_ms }, out, NULL);
+	for (i = 0; i < m->nlost; i++) {
+		struct mb_lost *l = &m->lost[i];
+
+		if (out[i].verdict != HA_RESTART || out[i].target != self || now < l->retry_ms)
+			continue;
+		restart_here(m, l, now);
+	}
+out:
+	free(hd);
+	free(out);
+}
+
+bool clu_member_where(const struct clu_daemon *d, const char *name, char node[CLU_NODE_LEN])
+{
+	const struct clu_member *m = d->member;
+
+	if (!m)
+		return false;
+	for (size_t i = 0; i < d->nnodes; i++) {
+		if (!m->nodes[i].member || !strcmp(d->nodes[i].name, d->node))
+			continue;
+		for (size_t j = 0; j < m->nodes[i].ndoms; j++)
+			if (!strcmp(m->nodes[i].doms[j].name, name)) {
+				snprintf(node, CLU_NODE_LEN, "%s", d->nodes[i].name);
+				return true;
+			}
+	}
+	return false;
+}
+
+bool clu_member_is_out(const struct clu_daemon *d, const char *name)
+{
+	const struct clu_member *m = d->member;
+	int i = node_index(d, name);
+
+	return m && m->in_group && i >= 0 && !m->nodes[i].member;
+}
+
+struct json_object *clu_member_json(const struct clu_daemon *d)
+{
+	const struct clu_member *m = d->member;
+	struct json_object *o = json_object_new_object(), *arr = json_object_new_array();
+	struct json_object *lost = json_object_new_array();
+	int64_t now = now_ms();
+
+	json_object_object_add(o, "corosync", json_object_new_boolean(m && m->connected));
+	json_object_object_add(o, "quorate", json_object_new_boolean(m ? m->quorate : d->nnodes < 2));
+	json_object_object_add(o, "watchdog", json_object_new_int(m && m->wd_fd >= 0 ? m->wd_secs : 0));
+	json_object_object_add(o, "fence_wait", json_object_new_int64(m ? m->fence_ms / 1000 : 0));
+	for (size_t i = 0; i < d->nnodes; i++) {
+		struct json_object *e = json_object_new_object(), *doms = json_object_new_array();
+		bool self = !strcmp(d->nodes[i].name, d->node);
+
+		json_object_object_add(e, "name", json_object_new_string(d->nodes[i].name));
+		json_object_object_add(e, "address", json_object_new_string(d->nodes[i].addr));
+		json_object_object_add(e, "member", json_object_new_boolean(
+			m ? m->nodes[i].member : self));
+		if (m)
+			for (size_t j = 0; j < m->nodes[i].ndoms; j++)
+				json_object_array_add(doms, json_object_new_string(m->nodes[i].doms[j].name));
+		json_object_object_add(e, "domains", doms);
+		json_object_array_add(arr, e);
+	}
+	json_object_object_add(o, "nodes", arr);
+	for (size_t i = 0; m && i < m->nlost; i++) {
+		const struct mb_lost *l = &m->lost[i];
+		struct json_object *e = json_object_new_object();
+		int64_t since = now - m->nodes[l->owner].left_ms;
+
+		json_object_object_add(e, "name", json_object_new_string(l->dom.name));
+		json_object_object_add(e, "node", json_object_new_string(d->nodes[l->owner].name));
+		json_object_object_add(e, "ha", json_object_new_boolean(l->dom.ha));
+		json_object_object_add(e, "peer", json_object_new_string(l->dom.peer));
+		json_object_object_add(e, "movable", json_object_new_boolean(l->dom.movable));
+		json_object_object_add(e, "lost_s", json_object_new_int64(since / 1000));
+		json_object_array_add(lost, e);
+	}
+	json_object_object_add(o, "lost", lost);
+	return o;
+}
+
+void clu_member_close(struct clu_daemon *d, size_t running)
+{
+	struct clu_member *m = d->member;
+
+	if (!m)
+		return;
+	/*
+	 * The other nodes will count this one's domains as lost.  With none
+	 * running, the watchdog is disarmed (the magic close).  With some, it
+	 * stays armed: unless a clusterd feeds it again within W seconds, Xen
+	 * resets the node before the others restart its domains.
+	 */
+	if (m->wd_fd >= 0) {
+		if (!running && write(m->wd_fd, "V", 1) != 1)
+			log_warn("ha: watchdog: cannot disarm: %s", strerror(errno));
+		if (running)
+			log_warn("ha: %zu domain%s run here: the watchdog stays armed; "
+				 "restart clusterd within %d s or Xen resets this node",
+				 running, running == 1 ? "" : "s", m->wd_secs);
+		close(m->wd_fd);
+	}
+	disconnect_corosync(m);
+	for (size_t i = 0; i < d->nnodes; i++)
+		table_free(&m->nodes[i]);
+	while (m->nlost)
+		lost_drop(m, m->nlost - 1);
+	free(m->lost);
+	free(m);
+	d->member = NULL;
+}
