@@ -28,6 +28,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,8 +96,12 @@ struct clu_member {
 	size_t nlost;
 	bool announce;		/* our table must be sent */
 	char sent[4096];	/* the names and states last sent */
-	int wd_fd;		/* the watchdog device, once armed */
+	_Atomic int wd_fd;	/* the watchdog device, once armed (fence thread) */
 	int wd_secs;
+	_Atomic bool fed_ok;	/* main loop: in the group; the thread feeds only then */
+	_Atomic bool stop;	/* the fence thread ends */
+	pthread_t fence;
+	bool fence_started;
 	const char *wd_dev;
 	int sent_wd;		/* the watchdog timeout last announced */
 	int64_t fence_ms;
@@ -149,29 +155,115 @@ static void lost_drop(struct clu_member *m, size_t i)
 
 /* ---- the watchdog: fencing ---- */
 
-static void watchdog_feed(struct clu_member *m)
-{
-	int t = m->wd_secs;
+/*
+ * The fence thread feeds the watchdog.  It has a quorum connection of its
+ * own, so that a main loop busy for a while (a domain create takes tens of
+ * seconds under emulation) neither misses a keepalive nor feeds on stale
+ * news: it feeds once a second while corosync says quorate and the main
+ * loop last saw this node in the CPG group, and never between a membership
+ * change and the quorum decision for it.
+ */
+struct fence_view {
+	bool quorate;
+	uint64_t ring_seq;
+};
 
-	if (m->wd_secs <= 0)
-		return;
-	if (m->wd_fd < 0) {
-		m->wd_fd = open(m->wd_dev, O_WRONLY | O_CLOEXEC);
-		if (m->wd_fd < 0) {
+static void fence_nodelist(quorum_handle_t h, struct quorum_ring_id ring, uint32_t n,
+			   const uint32_t *members, uint32_t njoined, const uint32_t *joined,
+			   uint32_t nleft, const uint32_t *left)
+{
+	const void *ctx = NULL;
+	struct fence_view *f;
+
+	(void)n, (void)members, (void)njoined, (void)joined, (void)left;
+	quorum_context_get(h, &ctx);
+	f = (struct fence_view *)(uintptr_t)ctx;
+	if (ring.seq > f->ring_seq && nleft)
+		f->quorate = false;
+}
+
+static void fence_quorum(quorum_handle_t h, uint32_t quorate, struct quorum_ring_id ring,
+			 uint32_t n, const uint32_t *members)
+{
+	const void *ctx = NULL;
+	struct fence_view *f;
+
+	(void)n, (void)members;
+	quorum_context_get(h, &ctx);
+	f = (struct fence_view *)(uintptr_t)ctx;
+	f->quorate = quorate;
+	f->ring_seq = ring.seq;
+}
+
+static void watchdog_keepalive(struct clu_member *m)
+{
+	int t = m->wd_secs, fd = m->wd_fd;
+
+	if (fd < 0) {
+		fd = open(m->wd_dev, O_WRONLY | O_CLOEXEC);
+		if (fd < 0) {
 			log_err("ha: %s: %s; this node cannot be fenced, so no node "
 				"will restart its domains", m->wd_dev, strerror(errno));
-			m->wd_secs = 0;
+			m->stop = true;
 			return;
 		}
-		if (ioctl(m->wd_fd, WDIOC_SETTIMEOUT, &t) && errno != ENOTTY)
-			log_warn("ha: %s: cannot set %d s: %s", m->wd_dev, m->wd_secs,
-				 strerror(errno));
+		if (ioctl(fd, WDIOC_SETTIMEOUT, &t) && errno != ENOTTY)
+			log_warn("ha: %s: cannot set %d s: %s", m->wd_dev, t, strerror(errno));
 		log_info("ha: watchdog %s armed: Xen resets this node %d s after "
-			 "it stops being quorate", m->wd_dev, m->wd_secs);
+			 "it stops being quorate", m->wd_dev, t);
+		m->wd_fd = fd;
 	}
 	/* Any byte but 'V' is a keepalive, for every Linux watchdog driver. */
-	if (write(m->wd_fd, "1", 1) != 1)
+	if (write(fd, "1", 1) != 1)
 		log_warn("ha: watchdog keepalive: %s", strerror(errno));
+}
+
+static void *fence_main(void *arg)
+{
+	static quorum_model_v1_data_t qmodel = {
+		.model = QUORUM_MODEL_V1,
+		.quorum_notify_fn = fence_quorum,
+		.nodelist_notify_fn = fence_nodelist,
+	};
+	struct clu_member *m = arg;
+	struct fence_view view = { 0 };
+	quorum_handle_t q = 0;
+	bool connected = false;
+	int64_t next_feed = 0;
+	uint32_t qtype;
+	int fd = -1;
+
+	while (!m->stop) {
+		struct pollfd p = { .fd = -1, .events = POLLIN };
+		int64_t now;
+
+		if (!connected) {
+			view = (struct fence_view){ 0 };
+			if (quorum_model_initialize(&q, QUORUM_MODEL_V1, (quorum_model_data_t *)&qmodel,
+						    &qtype, &view) == CS_OK) {
+				if (quorum_trackstart(q, CS_TRACK_CHANGES | CS_TRACK_CURRENT) == CS_OK &&
+				    quorum_fd_get(q, &fd) == CS_OK)
+					connected = true;
+				else
+					quorum_finalize(q);
+			}
+		}
+		p.fd = connected ? fd : -1;
+		poll(&p, 1, connected ? 250 : RECONNECT_MS);
+		if (connected && p.revents && quorum_dispatch(q, CS_DISPATCH_ALL) != CS_OK) {
+			quorum_finalize(q);
+			connected = false;
+			view.quorate = false;
+		}
+		now = now_ms();
+		if (connected && view.quorate && m->fed_ok && now >= next_feed) {
+			watchdog_keepalive(m);
+			next_feed = now + 1000;
+		}
+	}
+	if (connected)
+		quorum_finalize(q);
+	return NULL;
 }
 
 /* ---- announcements ---- */
@@ -564,6 +656,14 @@ int clu_member_open(struct clu_daemon *d, int watchdog_secs, const char *watchdo
 	m->wd_fd = m->cpg_fd = m->quorum_fd = -1;
 	m->wd_secs = watchdog_secs;
 	m->wd_dev = watchdog_dev;
+	if (watchdog_secs > 0) {
+		int rc = pthread_create(&m->fence, NULL, fence_main, m);
+
+		if (rc)
+			log_err("ha: cannot start the fence thread: %s; the watchdog stays "
+				"unarmed and this node's domains are never moved", strerror(rc));
+		m->fence_started = !rc;
+	}
 	/* docs/ha.md: F = W + (Dmax - Dmin) + margin. */
 	m->fence_ms = (watchdog_secs > 0 ? watchdog_secs : CLU_WATCHDOG_S) * 1000 + 4000;
 	d->member = m;
@@ -648,8 +748,7 @@ void clu_member_tick(struct clu_daemon *d, const struct hv_dominfo *v, size_t n)
 		return;
 	if (!m->connected && now >= m->next_try_ms)
 		connect_corosync(m);
-	if (m->quorate && m->in_group)
-		watchdog_feed(m);
+	m->fed_ok = m->connected && m->in_group;
 	if (!m->in_group)
 		return;
 	/* Our table goes out when it changed, or when asked for. */
@@ -780,6 +879,10 @@ void clu_member_close(struct clu_daemon *d, size_t running)
 	 * stays armed: unless a clusterd feeds it again within W seconds, Xen
 	 * resets the node before the others restart its domains.
 	 */
+	if (m->fence_started) {
+		m->stop = true;
+		pthread_join(m->fence, NULL);
+	}
 	if (m->wd_fd >= 0) {
 		if (!running && write(m->wd_fd, "V", 1) != 1)
 			log_warn("ha: watchdog: cannot disarm: %s", strerror(errno));
