@@ -68,13 +68,8 @@ up() {
 		in_ns ip tuntap add "tap$i" mode tap
 		in_ns ip link set "tap$i" master br0 up
 		truncate -s 4G "$LAB/node$i-data.img"
-		# One TCG thread a node, and no PCID: with multi-threaded TCG,
-		# user processes in Dom0 (clusterd among them) segfaulted now
-		# and then on a loaded host, which failed a CI run; with this,
-		# a run under the same load had none, and booted in 27 s
-		# instead of 62.  The cause is not pinned down.
-		in_ns qemu-system-x86_64 -name "node$i" -machine pc -accel tcg,thread=single \
-			-cpu max,-smap,-smep,-pcid,-invpcid -m "$NODE_MEM" -smp 2 \
+		in_ns qemu-system-x86_64 -name "node$i" -machine pc -accel tcg \
+			-cpu max,-smap,-smep -m "$NODE_MEM" -smp 2 \
 			-display none -monitor none \
 			-chardev "socket,id=ser0,path=$LAB/node$i.console,server=on,wait=off,logfile=$LAB/node$i.serial" \
 			-serial chardev:ser0 \
