@@ -257,8 +257,15 @@ static void *fence_main(void *arg)
 		}
 		now = now_ms();
 		if (connected && view.quorate && m->fed_ok && now >= next_feed) {
+			/* A late keepalive says the node was stalled: too near W,
+			 * and Xen resets a healthy node. */
+			if (next_feed && now - next_feed > 3000 && m->wd_fd >= 0)
+				log_warn("ha: watchdog fed %.1f s late (W is %d s)",
+					 (double)(now - next_feed) / 1000, m->wd_secs);
 			watchdog_keepalive(m);
 			next_feed = now + 1000;
+		} else if (!(connected && view.quorate && m->fed_ok)) {
+			next_feed = 0;
 		}
 	}
 	if (connected)

@@ -30,8 +30,11 @@ struct watch {
 	libxl_evgen_domain_death *evgen;
 };
 
+#define HV_CRASH_SLOTS 64
+
 struct hv_backend {
 	libxl_ctx *ctx;
+	struct hv_crashes crashes[HV_CRASH_SLOTS];	/* crash-loop counts */
 	xentoollog_logger logger;
 	struct watch *watches;
 	size_t nwatches;
@@ -342,6 +345,19 @@ static void on_shutdown(struct hv_backend *be, uint32_t domid,
 		act = hv_libxl_action(&dc, reason);
 	}
 	name = dc.c_info.name ? dc.c_info.name : "?";
+	if (reason == LIBXL_SHUTDOWN_REASON_CRASH &&
+	    (act == LIBXL_ACTION_ON_SHUTDOWN_RESTART ||
+	     act == LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_RESTART)) {
+		unsigned n;
+
+		if (!hv_crash_restart_ok(be->crashes, HV_CRASH_SLOTS, name,
+					 (int64_t)time(NULL) * 1000, &n)) {
+			log_err("domain %s crashed %u times in %d s: a crash loop; left "
+				"crashed (state c) instead of restarted; destroy it to clear",
+				name, n, HV_CRASH_LOOP_S);
+			act = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
+		}
+	}
 	log_info("domain %u (%s) stopped: %s; action %s", domid, name,
 		 libxl_shutdown_reason_to_string(reason),
 		 libxl_action_on_shutdown_to_string(act));

@@ -164,3 +164,29 @@ libxl_action_on_shutdown hv_libxl_action(const libxl_domain_config *dc,
 		return dc->on_crash;
 	}
 }
+
+bool hv_crash_restart_ok(struct hv_crashes *v, size_t len, const char *name,
+			 int64_t now_ms, unsigned *count)
+{
+	struct hv_crashes *e = NULL, *oldest = v;
+
+	for (size_t i = 0; i < len; i++) {
+		if (!strcmp(v[i].name, name)) {
+			e = &v[i];
+			break;
+		}
+		if (v[i].first_ms < oldest->first_ms)
+			oldest = &v[i];
+	}
+	if (!e) {	/* a new name takes the stalest slot */
+		e = oldest;
+		snprintf(e->name, sizeof(e->name), "%s", name);
+		e->n = 0;
+	}
+	if (!e->n || now_ms - e->first_ms > (int64_t)HV_CRASH_LOOP_S * 1000) {
+		e->first_ms = now_ms;
+		e->n = 0;
+	}
+	*count = ++e->n;
+	return e->n <= HV_CRASH_LOOP_MAX;
+}

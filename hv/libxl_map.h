@@ -25,4 +25,25 @@ int hv_libxl_config(const struct hv_domain *dom, libxl_domain_config *dc,
 libxl_action_on_shutdown hv_libxl_action(const libxl_domain_config *dc,
 					 libxl_shutdown_reason reason);
 
+/*
+ * A domain restarted after a crash more than HV_CRASH_LOOP_MAX times within
+ * HV_CRASH_LOOP_S seconds is in a crash loop: it is left crashed instead.
+ */
+#define HV_CRASH_LOOP_MAX 3
+#define HV_CRASH_LOOP_S   600
+
+struct hv_crashes {
+	char name[HV_NAME_MAX + 1];
+	int64_t first_ms;	/* the first crash of this window */
+	unsigned n;		/* crashes in it */
+};
+
+/**
+ * hv_crash_restart_ok - count a crash of @name at @now_ms in @v (@len slots)
+ * @count: receives the crashes in the current window
+ * Return: true to restart it, false when it is in a crash loop.
+ */
+bool hv_crash_restart_ok(struct hv_crashes *v, size_t len, const char *name,
+			 int64_t now_ms, unsigned *count);
+
 #endif

@@ -14,6 +14,7 @@ integration: rack-deps all appliance
 	  $(RACK) up $(LAB_NODES); \
 	  tests/integration/scenarios.sh; \
 	  tests/integration/storage.sh; \
+	  tests/integration/crash.sh; \
 	  tests/integration/ha.sh
 
 ## lab: boot the virtual rack and create the NetBSD domain on node1

@@ -155,6 +155,31 @@ static void test_shutdown_actions(void **state)
 	libxl_domain_config_dispose(&dc);
 }
 
+/* The fourth crash within HV_CRASH_LOOP_S is a loop; a later one is not. */
+static void test_crash_loop(void **state)
+{
+	struct hv_crashes v[2] = { 0 };
+	unsigned n;
+	int64_t t = 1000000;
+
+	(void)state;
+	for (unsigned i = 1; i <= HV_CRASH_LOOP_MAX; i++) {
+		assert_true(hv_crash_restart_ok(v, 2, "web", t + i * 1000, &n));
+		assert_int_equal(n, i);
+	}
+	assert_false(hv_crash_restart_ok(v, 2, "web", t + 10000, &n));
+	assert_int_equal(n, HV_CRASH_LOOP_MAX + 1);
+	/* Another domain has its own count. */
+	assert_true(hv_crash_restart_ok(v, 2, "db", t + 10000, &n));
+	assert_int_equal(n, 1);
+	/* After the window, it starts again. */
+	assert_true(hv_crash_restart_ok(v, 2, "web", t + 1000 + HV_CRASH_LOOP_S * 1000LL + 1, &n));
+	assert_int_equal(n, 1);
+	/* A third name takes the stalest slot. */
+	assert_true(hv_crash_restart_ok(v, 2, "mail", t + 20000, &n));
+	assert_int_equal(n, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -162,6 +187,7 @@ int main(void)
 		cmocka_unit_test(test_full_domain),
 		cmocka_unit_test(test_bootloader_args),
 		cmocka_unit_test(test_shutdown_actions),
+		cmocka_unit_test(test_crash_loop),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
