@@ -116,16 +116,24 @@ int clu_peer_call(struct clu_daemon *d, const struct clu_node *n, uint16_t type,
 			 "(not enrolled?)", n->name);
 		return -ENOTCONN;
 	}
-	rc = xr_tls_connect(d->tls_client, n->addr, XR_TLS_PORT, n->name,
-			    PEER_HANDSHAKE_MS, &ssl, why);
-	if (rc) {
-		st_errf(err, "%s", why);
-		return rc;
+	for (int tries = 0;; tries++) {
+		rc = xr_tls_connect(d->tls_client, n->addr, XR_TLS_PORT, n->name,
+				    PEER_HANDSHAKE_MS, &ssl, why);
+		if (rc) {
+			st_errf(err, "%s", why);
+			return rc;
+		}
+		rc = xr_tls_send(ssl, type, req, PEER_REQUEST_MS, why);
+		if (!rc)
+			rc = xr_tls_recv(ssl, &rtype, &r, timeout_ms, why);
+		xr_tls_close(ssl);
+		/* The peer refused our bytes as corrupted and did nothing:
+		 * asking once more is safe for any request.  Logged, since
+		 * a sound network never does this. */
+		if (rc != -EILSEQ || tries)
+			break;
+		log_warn("peer: %s: %s; asking once more", n->name, why);
 	}
-	rc = xr_tls_send(ssl, type, req, PEER_REQUEST_MS, why);
-	if (!rc)
-		rc = xr_tls_recv(ssl, &rtype, &r, timeout_ms, why);
-	xr_tls_close(ssl);
 	if (rc) {
 		st_errf(err, "%s: %s", n->name, why);
 		json_object_put(r);

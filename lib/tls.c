@@ -105,9 +105,15 @@ static int ssl_fail(int e, int *want, char *why)
 			return 0;
 		snprintf(why, CTL_ERR_LEN, "%s", strerror(errno));
 		return -errno;
-	default:
+	default: {
+		/* The peer could not authenticate what we sent: it arrived
+		 * corrupted, and the peer acted on none of it. */
+		bool peer_refused = ERR_GET_LIB(ERR_peek_error()) == ERR_LIB_SSL &&
+				    ERR_GET_REASON(ERR_peek_error()) == SSL_R_SSLV3_ALERT_BAD_RECORD_MAC;
+
 		snprintf(why, CTL_ERR_LEN, "TLS: %s", ssl_err());
-		return -ECONNABORTED;
+		return peer_refused ? -EILSEQ : -ECONNABORTED;
+	}
 	}
 }
 

@@ -101,7 +101,9 @@ int xr_tls_send(SSL *ssl, uint16_t type, struct json_object *body,
  * @timeout_ms: for the whole message
  * @err:        receives what was wrong (CTL_ERR_LEN bytes)
  * Return: 0; -ETIMEDOUT; -ECONNABORTED for a TLS failure (the peer's
- * alert when it refused this side's certificate); otherwise as
+ * alert when it refused this side's certificate); -EILSEQ when the peer
+ * said what we sent arrived corrupted (bad record MAC: it acted on none
+ * of it); otherwise as
  * ctl_recv(): -EPIPE at a clean end between messages, -EPROTO,
  * -EPROTONOSUPPORT, -EMSGSIZE, -EBADMSG for a bad message.
  */
