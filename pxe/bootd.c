@@ -33,6 +33,7 @@
 
 struct opts {
 	const char *inventory, *images, *state, *listen, *iface, *range;
+	unsigned token;
 	const char *cluster, *qnetd, *xen_args, *dom0_args, *ipxe_dir, *dnsmasq;
 	unsigned port, ttl, cert_days;
 	bool proxy, no_dnsmasq, check, print_conf, any_source, use_syslog, tftp;
@@ -59,6 +60,7 @@ static void usage(FILE *out)
 		"      --cluster NAME      cluster name (default: the inventory's, or %s)\n"
 		"      --qnetd ADDR        corosync-qnetd's address, the tie-breaking vote\n"
 		"                          of a cluster with an even number of nodes\n"
+		"      --token MS          corosync's token timeout for the nodes (default 1000)\n"
 		"      --xen-args ARGS     Xen command line (default: inventory, or\n"
 		"                          \"%s\")\n"
 		"      --dom0-args ARGS    Dom0 kernel command line (default \"%s\")\n"
@@ -94,7 +96,7 @@ static int parse_uint(const char *opt, const char *s, unsigned min, unsigned max
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_IMAGES = 256, O_STATE, O_LISTEN, O_PORT, O_IFACE, O_RANGE, O_PROXY,
-	       O_NODNS, O_OVER, O_CLUSTER, O_QNETD, O_XEN, O_DOM0, O_TTL, O_DAYS, O_IPXE, O_DNSMASQ,
+	       O_NODNS, O_OVER, O_CLUSTER, O_QNETD, O_TOKEN, O_XEN, O_DOM0, O_TTL, O_DAYS, O_IPXE, O_DNSMASQ,
 	       O_ANY, O_SYSLOG, O_PRINT };
 	static const struct option lopts[] = {
 		{ "inventory", required_argument, NULL, 'i' },
@@ -111,6 +113,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "print-dnsmasq-conf", no_argument, NULL, O_PRINT },
 		{ "cluster", required_argument, NULL, O_CLUSTER },
 		{ "qnetd", required_argument, NULL, O_QNETD },
+		{ "token", required_argument, NULL, O_TOKEN },
 		{ "xen-args", required_argument, NULL, O_XEN },
 		{ "dom0-args", required_argument, NULL, O_DOM0 },
 		{ "token-ttl", required_argument, NULL, O_TTL },
@@ -150,6 +153,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_PRINT: o->print_conf = true; break;
 		case O_CLUSTER: o->cluster = optarg; break;
 		case O_QNETD: o->qnetd = optarg; break;
+		case O_TOKEN:
+			if (parse_uint("token", optarg, 500, 60000, &o->token))
+				return EXIT_USAGE;
+			break;
 		case O_XEN: o->xen_args = optarg; break;
 		case O_DOM0: o->dom0_args = optarg; break;
 		case O_TTL:
@@ -381,6 +388,7 @@ int main(int argc, char **argv)
 	s.inv = &inv;
 	s.cluster = o.cluster ? o.cluster : inv.cluster[0] ? inv.cluster : PXE_DEFAULT_CLUSTER;
 	s.qnetd = o.qnetd;
+	s.token = o.token;
 	if (o.cluster && pxe_name_check(o.cluster, NULL)) {
 		fprintf(stderr, "bootd: --cluster %s: %s\n", o.cluster,
 			pxe_name_check(o.cluster, NULL));

@@ -17,9 +17,10 @@
 #include "pxe.h"
 #include "util.h"
 
-/* docs/ha.md: a lost node is out of the membership in token + consensus. */
+/* docs/ha.md: a lost node is out of the membership in token + consensus.
+ * The enrolment data may ask for a longer token (bootd --token): the
+ * virtual rack's emulated nodes stall for longer than 1 s. */
 #define TOKEN_MS     1000
-#define CONSENSUS_MS 1200
 /* A cut-off node hears from qnetd that it lost within 1-2 heartbeats
  * (0.8 x this): 3-5 s, where the default 10 s took up to 15 s. */
 #define QDEVICE_MS   3000
@@ -52,8 +53,9 @@ static const char *field(struct json_object *o, const char *key, bool is_name,
 
 int pxe_corosync_conf(struct json_object *data, char **out, char *err)
 {
-	struct json_object *nodes;
+	struct json_object *nodes, *tok;
 	const char *cluster, *qnetd = NULL;
+	int64_t token = TOKEN_MS;
 	char *text = NULL;
 	size_t len = 0, n, i;
 	FILE *f;
@@ -73,6 +75,14 @@ int pxe_corosync_conf(struct json_object *data, char **out, char *err)
 		if (!qnetd)
 			return -EINVAL;
 	}
+	if (json_object_object_get_ex(data, "token", &tok)) {
+		token = json_object_is_type(tok, json_type_int) ? json_object_get_int64(tok) : -1;
+		if (token < 500 || token > 60000) {
+			snprintf(err, PXE_ERR_LEN, "enrolment data: field 'token': expected "
+				 "milliseconds, 500 to 60000");
+			return -EINVAL;
+		}
+	}
 	f = open_memstream(&text, &len);
 	if (!f)
 		return -ENOMEM;
@@ -83,9 +93,9 @@ int pxe_corosync_conf(struct json_object *data, char **out, char *err)
 		"\ttransport: knet\n"
 		"\tcrypto_cipher: none\n"
 		"\tcrypto_hash: none\n"
-		"\ttoken: %d\n"
-		"\tconsensus: %d\n"
-		"}\n\nnodelist {\n", cluster, TOKEN_MS, CONSENSUS_MS);
+		"\ttoken: %lld\n"
+		"\tconsensus: %lld\n"
+		"}\n\nnodelist {\n", cluster, (long long)token, (long long)(token * 6 / 5));
 	for (i = 0; i < n; i++) {
 		struct json_object *e = json_object_array_get_idx(nodes, i);
 		char where[32];

@@ -133,6 +133,8 @@ static struct json_object *enrolment_data(struct pxe_server *s,
 	json_object_object_add(o, "bootd", json_object_new_string(s->boot.url));
 	if (s->qnetd)
 		json_object_object_add(o, "qnetd", json_object_new_string(s->qnetd));
+	if (s->token)
+		json_object_object_add(o, "token", json_object_new_int64(s->token));
 	for (i = 0; i < s->inv->n; i++) {
 		struct json_object *e = json_object_new_object();
 

@@ -278,6 +278,7 @@ struct pxe_server {
 	const struct pxe_inventory *inv;
 	const char *cluster;
 	const char *qnetd;	/* corosync-qnetd's address, or NULL */
+	unsigned token;		/* corosync's token timeout (ms), 0: the default */
 	struct pxe_boot boot;
 	struct pxe_tokens tokens;
 	struct pxe_ca ca;

@@ -328,6 +328,12 @@ static void test_corosync_conf(void **state)
 	assert_string_equal(err, "enrolment data: field 'qnetd': not an address");
 	assert_null(conf_of("{\"cluster\":\"c\",\"nodes\":[]}", err));
 	assert_string_equal(err, "enrolment data: field 'nodes': expected a non-empty list");
+	assert_null(conf_of("{\"cluster\":\"c\",\"token\":\"5000\",\"nodes\":[{\"name\":\"a\",\"address\":\"10.0.0.1\"}]}", err));
+	assert_string_equal(err, "enrolment data: field 'token': expected milliseconds, 500 to 60000");
+	t = conf_of("{\"cluster\":\"c\",\"token\":5000,\"nodes\":[{\"name\":\"a\",\"address\":\"10.0.0.1\"}]}", err);
+	assert_non_null(t);
+	assert_non_null(strstr(t, "token: 5000\n\tconsensus: 6000\n"));
+	free(t);
 	assert_null(conf_of("{\"nodes\":[]}", err));
 	assert_non_null(strstr(err, "'cluster'"));
 }

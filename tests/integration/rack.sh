@@ -63,6 +63,7 @@ up() {
 	echo $! >"$LAB/qnetd.pid"
 	ip netns exec "$NS" "$top/build/bootd" --inventory "$LAB/inventory" --images "$IMAGES" \
 		--state "$LAB/bootd" --listen "$NET.1" --port "$PORT" --interface br0 --qnetd "$NET.1" \
+		--token "${RACK_TOKEN:-5000}" \
 		${RACK_BOOTD_ARGS:-} \
 		>"$LAB/bootd.log" 2>&1 &
 	echo $! >"$LAB/bootd.pid"

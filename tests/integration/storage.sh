@@ -19,10 +19,16 @@ until_disk() {
 	while [ $SECONDS -lt $end ]; do disk_is "$1" "$3" && return 0; sleep 2; done
 	return 1
 }
-# seq_on NODE: the guest's last sequence number seen on its console
+# seq_on NODE: the guest's last sequence number seen on its console (a
+# loaded node may show nothing in 3 s: it is asked again, for up to 30 s)
 seq_on() {
-	on "$1" 0 "timeout 3 clusterctl console NetBSD | grep -o 'seq=[0-9]*' | tail -1" &&
-		sed -n 's/^seq=//p' "$out" | tail -1
+	local end=$((SECONDS + 30)) s=
+	while [ $SECONDS -lt $end ]; do
+		on "$1" 0 "timeout 3 clusterctl console NetBSD | grep -o 'seq=[0-9]*' | tail -1" &&
+			s=$(sed -n 's/^seq=//p' "$out" | tail -1)
+		[ -n "$s" ] && { echo "$s"; return 0; }
+	done
+	return 1
 }
 # nothing_left NODE: no record, no resource file, no DRBD minor, no loop
 nothing_left() {
