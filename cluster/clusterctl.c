@@ -577,6 +577,9 @@ static int cmd_nodes(int argc, char **argv)
 		json_object_put(reply);
 		return 1;
 	}
+	if (!jbool(reply, "corosync"))
+		printf("corosync: not connected on %s: no membership, no HA restart\n",
+		       jstr(reply, "node", "?"));
 	printf("Quorum: %s   Watchdog: %s   Fence wait: %lld s   (asked %s)\n",
 	       jbool(reply, "quorate") ? "yes" : "NO",
 	       jint(reply, "watchdog") ? "armed" : "off",
