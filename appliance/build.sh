@@ -152,9 +152,14 @@ busybox_links() {
 	done
 }
 
+# Libraries loaded only with dlopen, which no NEEDED entry names: libgcc_s
+# (glibc, for pthread_cancel) and NSS's crypto modules (corosync-qdevice's
+# "Can't init nss: Failure to load dynamic library" without them).
+DLOPENED="libgcc_s.so.1 libsoftokn3.so libfreeblpriv3.so libfreebl3.so libnssdbm3.so"
+
 # prune_libs ROOT: delete the shared libraries in usr/lib/x86_64-linux-gnu
-# that no program (and no dlopen'd plugin or libgcc_s, which glibc dlopens
-# for pthread_cancel) needs, directly or through other libraries.
+# that no program (and no dlopen'd plugin or DLOPENED library) needs,
+# directly or through other libraries.
 prune_libs() {
 	local root=$1 f lib n
 	local ld=$root/usr/lib/x86_64-linux-gnu
@@ -164,7 +169,8 @@ prune_libs() {
 		[ "$(head -c 4 "$f" | od -An -c | tr -d ' ')" = '177ELF' ] && queue+=("$f")
 	done < <(find "$root" \( -path "$ld" -prune -o -path "$root/usr/lib/modules" -prune \) -o \
 		-type f -perm -u+x -print0)
-	queue+=("$ld"/libgcc_s.so.1 "$ld"/kronosnet/*.so "$ld"/ossl-modules/*.so "$ld"/sasl2/*.so*)
+	for lib in $DLOPENED; do queue+=("$ld/$lib"); done
+	queue+=("$ld"/kronosnet/*.so "$ld"/ossl-modules/*.so "$ld"/sasl2/*.so*)
 	while [ ${#queue[@]} -gt 0 ]; do
 		f=${queue[0]}
 		queue=("${queue[@]:1}")
@@ -179,7 +185,9 @@ prune_libs() {
 	for lib in "${!need[@]}"; do
 		[ -e "$ld/$lib" ] && keep[$(readlink -f "$ld/$lib")]=1
 	done
-	keep[$(readlink -f "$ld/libgcc_s.so.1")]=1
+	for lib in $DLOPENED; do
+		[ -e "$ld/$lib" ] && keep[$(readlink -f "$ld/$lib")]=1
+	done
 	n=0
 	for f in "$ld"/lib*.so*; do
 		[ -L "$f" ] && continue

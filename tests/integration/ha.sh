@@ -20,8 +20,12 @@ until_disk() {
 
 if until_on node1 120 "clusterctl nodes | grep -q '^node2 .* yes '" && on node1 0 "clusterctl nodes" &&
    has '^Quorum: yes   Watchdog: armed' && has '^node1 .* yes '; then
-	ok "nodes: node1 and node2 members, quorate (qnetd's vote), watchdog armed"
+	ok "nodes: node1 and node2 members, quorate, watchdog armed"
 else bad "membership"; fi
+# Three votes: both nodes and the boot host's qnetd (through qdevice), so
+# either node keeps quorum when the other dies.
+until_on node2 60 "corosync-quorumtool -s | grep -qE 'Total votes: +3'" &&
+	ok "quorum: 3 votes, qnetd's among them" || bad "qdevice vote missing"
 
 # NetBSD again, now autorestart, its disk replicated to node2.
 on node2 0 "rm -f $DISK"

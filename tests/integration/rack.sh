@@ -74,8 +74,13 @@ up() {
 		in_ns ip tuntap add "tap$i" mode tap
 		in_ns ip link set "tap$i" master br0 up
 		truncate -s 4G "$LAB/node$i-data.img"
+		# One CPU a node: with two, Dom0 memory got corrupted now and
+		# then, mostly right after a domain was created (segfaults,
+		# TLS records failing their MAC, garbled IPC): most likely
+		# cross-CPU TLB flushes of nested Xen PV under TCG.  Neither
+		# thread=single, -pcid nor xpti=false helped; one CPU did.
 		in_ns qemu-system-x86_64 -name "node$i" -machine pc -accel tcg \
-			-cpu max,-smap,-smep -m "$NODE_MEM" -smp 2 \
+			-cpu max,-smap,-smep -m "$NODE_MEM" -smp "${RACK_NODE_CPUS:-1}" \
 			-display none -monitor none \
 			-chardev "socket,id=ser0,path=$LAB/node$i.console,server=on,wait=off,logfile=$LAB/node$i.serial" \
 			-serial chardev:ser0 \
