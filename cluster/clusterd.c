@@ -394,6 +394,14 @@ int main(int argc, char **argv)
 			continue;
 		if (fds[0].revents)
 			break;
+		/*
+		 * libxl first: afterpoll must see the fds of the beforepoll just
+		 * before, and a request served below (a create) runs libxl's own
+		 * event loop in between.  Served after the clients, as before,
+		 * clusterd died of heap corruption right after a create.
+		 */
+		if (d.hv->poll_dispatch)
+			d.hv->poll_dispatch(d.be, fds + nfds, nbe);
 		/* Newest first, so dropping one moves an already served client. */
 		now = now_ms();
 		for (i = nclients - 1; i >= 0; i--) {
@@ -418,8 +426,6 @@ int main(int argc, char **argv)
 		if (fds[2].revents)
 			clu_peer_accept(&d, pfd);
 		clu_member_dispatch(&d, fds + 3);
-		if (d.hv->poll_dispatch)
-			d.hv->poll_dispatch(d.be, fds + nfds, nbe);
 		clu_peer_reap(&d);
 		watch_domains(&d, doms_seen, sizeof(doms_seen));
 	}
