@@ -10,13 +10,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 DISK=/var/lib/xenrack/NetBSD-disk.img
 t0=$SECONDS
 
-# disk_is NODE REGEX / until_disk NODE SECONDS REGEX (as in storage.sh)
-disk_is() { on "$1" 0 "clusterctl disks NetBSD" && has "^NetBSD +xvda .*$2"; }
-until_disk() {
-	local end=$((SECONDS + $2))
-	while [ $SECONDS -lt $end ]; do disk_is "$1" "$3" && return 0; sleep 2; done
-	return 1
-}
 
 if until_on node1 120 "clusterctl nodes | grep -q '^node2 .* yes '" && on node1 0 "clusterctl nodes" &&
    has '^Quorum: yes   Watchdog: armed' && has '^node1 .* yes '; then

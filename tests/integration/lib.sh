@@ -25,6 +25,14 @@ until_on() {
 	while [ $SECONDS -lt $end ]; do on "$node" 0 "$@" && return 0; sleep 3; done
 	return 1
 }
+# disk_is NODE REGEX: NetBSD's disk line in `clusterctl disks` matches
+disk_is() { on "$1" 0 "clusterctl disks NetBSD" && has "^NetBSD +xvda .*$2"; }
+# until_disk NODE SECONDS REGEX
+until_disk() {
+	local end=$((SECONDS + $2))
+	while [ $SECONDS -lt $end ]; do disk_is "$1" "$3" && return 0; sleep 2; done
+	return 1
+}
 state_of() { on "$1" 0 "clusterctl list" && awk -v n="$2" '$1 == n { print $5 }' "$out"; }
 
 # finish WHAT: the tally; on a failure, the end of each node's serial log

@@ -11,14 +11,6 @@ DISK=/var/lib/xenrack/NetBSD-disk.img
 RES=xr-NetBSD-xvda
 t0=$SECONDS
 
-# disk_is NODE REGEX: NetBSD's disk line in `clusterctl disks` matches
-disk_is() { on "$1" 0 "clusterctl disks NetBSD" && has "^NetBSD +xvda .*$2"; }
-# until_disk NODE SECONDS REGEX
-until_disk() {
-	local end=$((SECONDS + $2))
-	while [ $SECONDS -lt $end ]; do disk_is "$1" "$3" && return 0; sleep 2; done
-	return 1
-}
 # seq_on NODE: the guest's last sequence number seen on its console (a
 # loaded node may show nothing in 3 s: it is asked again, for up to 30 s)
 seq_on() {
