@@ -26,6 +26,7 @@
 #include "log.h"
 #include "storage.h"
 #include "tls.h"
+#include "util.h"
 
 #define MAX_BACKEND_FDS 64
 
@@ -99,13 +100,6 @@ struct client {
 	int64_t deadline_ms;	/* when a started request must be whole */
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Returns false when the listening socket should rest (out of descriptors). */
 static bool accept_client(int lfd, struct client *clients, int *nclients)
@@ -160,7 +154,7 @@ static bool serve_client(struct clu_daemon *d, struct client *c)
 		rc = ctl_reader_feed(&c->rd, c->fd, false, true, &type, &req, err);
 		if (rc == 0) {
 			if (c->rd.got && !c->deadline_ms)
-				c->deadline_ms = now_ms() + CLU_CLIENT_TIMEOUT_MS;
+				c->deadline_ms = xr_now_ms() + CLU_CLIENT_TIMEOUT_MS;
 			return true;
 		}
 		if (rc == -EPIPE)
@@ -190,15 +184,15 @@ static void watch_domains(struct clu_daemon *d, char *last, size_t len)
 	char now[4096] = "", err[HV_ERR_LEN];
 	size_t n = 0, used = 0;
 
-	if (now_ms() < next_ms)
+	if (xr_now_ms() < next_ms)
 		return;
-	next_ms = now_ms() + 950;	/* so the loop's 1 s tick never skips one */
+	next_ms = xr_now_ms() + 950;	/* so the loop's 1 s tick never skips one */
 	if (d->hv->list(d->be, &v, &n, err))
 		return;
 	for (size_t i = 0; i < n && used < sizeof(now); i++)
 		used += (size_t)snprintf(now + used, sizeof(now) - used, "%s/", v[i].name);
-	if (strcmp(now, last) || (retry_ms && now_ms() >= retry_ms)) {
-		retry_ms = clu_disks_reconcile(d, v, n) ? now_ms() + 10000 : 0;
+	if (strcmp(now, last) || (retry_ms && xr_now_ms() >= retry_ms)) {
+		retry_ms = clu_disks_reconcile(d, v, n) ? xr_now_ms() + 10000 : 0;
 		snprintf(last, len, "%s", now);
 	}
 	clu_member_tick(d, v, n);
@@ -360,7 +354,7 @@ int main(int argc, char **argv)
 		struct pollfd fds[5 + CLU_MAX_CLIENTS + MAX_BACKEND_FDS];
 		/* A second's tick reaps peer children and notices stopped domains. */
 		int nfds = 0, nbe = MAX_BACKEND_FDS, timeout = 1000, i, r;
-		int64_t now = now_ms();
+		int64_t now = xr_now_ms();
 
 		fds[nfds++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		fds[nfds++] = (struct pollfd){ .fd = accepting ? lfd : -1, .events = POLLIN };
@@ -403,7 +397,7 @@ int main(int argc, char **argv)
 		if (d.hv->poll_dispatch)
 			d.hv->poll_dispatch(d.be, fds + nfds, nbe);
 		/* Newest first, so dropping one moves an already served client. */
-		now = now_ms();
+		now = xr_now_ms();
 		for (i = nclients - 1; i >= 0; i--) {
 			struct client *c = &clients[i];
 			bool keep = true;

@@ -53,7 +53,7 @@ static struct json_object *res_array(const struct st_res *v, size_t n, bool only
 /* The other node of a replicated resource, as this node sees it. */
 static const struct clu_node *other_node(struct clu_daemon *d, const struct st_res *r)
 {
-	return clu_node_find(d, strcmp(r->node[0], d->node) ? r->node[0] : r->node[1]);
+	return clu_node_find(d, st_peer_of(r, d->node));
 }
 
 static int peer_release(struct clu_daemon *d, const struct clu_node *peer,
@@ -405,8 +405,7 @@ static struct json_object *disk_json(const struct st_res *r, const char *self)
 	}
 	json_object_object_add(o, "resource", json_object_new_string(r->name));
 	json_object_object_add(o, "minor", json_object_new_int64(r->minor));
-	json_object_object_add(o, "peer", json_object_new_string(
-		strcmp(r->node[0], self) ? r->node[0] : r->node[1]));
+	json_object_object_add(o, "peer", json_object_new_string(st_peer_of(r, self)));
 	if (st_state(r, &s, err)) {
 		json_object_object_add(o, "state", json_object_new_string(err));
 		return o;

@@ -107,28 +107,13 @@ struct clu_member {
 	int64_t fence_ms;
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int self_index(const struct clu_daemon *d)
-{
-	for (size_t i = 0; i < d->nnodes; i++)
-		if (!strcmp(d->nodes[i].name, d->node))
-			return (int)i;
-	return -1;
-}
-
+/* The index of node @name in node.json's list (corosync's id - 1), or -1. */
 static int node_index(const struct clu_daemon *d, const char *name)
 {
-	for (size_t i = 0; i < d->nnodes; i++)
-		if (!strcmp(d->nodes[i].name, name))
-			return (int)i;
-	return -1;
+	const struct clu_node *n = clu_node_find(d, name);
+
+	return n ? (int)(n - d->nodes) : -1;
 }
 
 static void dom_free(struct mb_dom *v)
@@ -255,7 +240,7 @@ static void *fence_main(void *arg)
 			connected = false;
 			view.quorate = false;
 		}
-		now = now_ms();
+		now = xr_now_ms();
 		if (connected && view.quorate && m->fed_ok && now >= next_feed) {
 			/* A late keepalive says the node was stalled: too near W,
 			 * and Xen resets a healthy node. */
@@ -304,7 +289,7 @@ static struct json_object *own_table(struct clu_member *m, const struct hv_domin
 		if (!st_load_domain(v[i].name, &r, &nr, err)) {
 			for (size_t j = 0; j < nr; j++) {
 				if (r[j].replicated && !peer[0])
-					peer = strcmp(r[j].node[0], d->node) ? r[j].node[0] : r[j].node[1];
+					peer = st_peer_of(&r[j], d->node);
 				else if (!r[j].replicated && r[j].writable)
 					movable = false;
 			}
@@ -464,7 +449,7 @@ static void on_deliver(cpg_handle_t h, const struct cpg_name *group, uint32_t no
 static void node_lost(struct clu_member *m, int idx)
 {
 	struct mb_node *n = &m->nodes[idx];
-	int64_t now = now_ms();
+	int64_t now = xr_now_ms();
 
 	n->member = false;
 	n->left_ms = now;
@@ -594,7 +579,7 @@ static int connect_corosync(struct clu_member *m)
 	cs_error_t rc;
 	bool have_cpg = false;
 
-	m->next_try_ms = now_ms() + RECONNECT_MS;
+	m->next_try_ms = xr_now_ms() + RECONNECT_MS;
 	rc = quorum_model_initialize(&m->quorum, QUORUM_MODEL_V1,
 				     (quorum_model_data_t *)&qmodel, &qtype, m);
 	if (rc != CS_OK) {
@@ -628,9 +613,9 @@ static int connect_corosync(struct clu_member *m)
 		quorum_finalize(m->quorum);
 		return -ENOTCONN;
 	}
-	if (m->my_id != (uint32_t)self_index(d) + 1)
+	if (m->my_id != (uint32_t)node_index(d, d->node) + 1)
 		log_warn("cluster: corosync calls this node %u, node.json %d", m->my_id,
-			 self_index(d) + 1);
+			 node_index(d, d->node) + 1);
 	m->connected = true;
 	m->said_down = false;
 	log_info("cluster: joined CPG group %s as node id %u; fence wait %lld s",
@@ -647,7 +632,7 @@ static void disconnect_corosync(struct clu_member *m)
 	m->connected = m->quorate = m->in_group = false;
 	m->cpg_fd = m->quorum_fd = -1;
 	m->ring_seq = 0;
-	m->next_try_ms = now_ms() + RECONNECT_MS;
+	m->next_try_ms = xr_now_ms() + RECONNECT_MS;
 }
 
 int clu_member_open(struct clu_daemon *d, int watchdog_secs, const char *watchdog_dev)
@@ -710,7 +695,7 @@ static void restart_here(struct clu_member *m, struct mb_lost *l, int64_t now)
 	struct clu_daemon *d = m->d;
 	struct json_object *reply = json_object_new_object();
 	char err[CTL_ERR_LEN] = "";
-	int64_t t0 = now_ms();
+	int64_t t0 = xr_now_ms();
 	int rc;
 
 	if (!l->dom.config) {
@@ -728,13 +713,13 @@ static void restart_here(struct clu_member *m, struct mb_lost *l, int64_t now)
 	if (rc) {
 		log_err("ha: cannot restart %s here: %s; trying again in %d s",
 			l->dom.name, err, RETRY_MS / 1000);
-		l->retry_ms = now_ms() + RETRY_MS;
+		l->retry_ms = xr_now_ms() + RETRY_MS;
 		return;
 	}
 	l->retry_ms = INT64_MAX;	/* done: our table, when it comes back, drops it */
 	log_info("ha: %s restarted here in %.1f s (%.1f s after its node left)",
-		 l->dom.name, (double)(now_ms() - t0) / 1000,
-		 (double)(now_ms() - m->nodes[l->owner].left_ms) / 1000);
+		 l->dom.name, (double)(xr_now_ms() - t0) / 1000,
+		 (double)(xr_now_ms() - m->nodes[l->owner].left_ms) / 1000);
 	m->announce = true;
 }
 
@@ -747,8 +732,8 @@ void clu_member_tick(struct clu_daemon *d, const struct hv_dominfo *v, size_t n)
 	struct ha_decision *out;
 	char names[sizeof(m->sent)];
 	bool synced = true;
-	int self = self_index(d);
-	int64_t now = now_ms();
+	int self = node_index(d, d->node);
+	int64_t now = xr_now_ms();
 	size_t i;
 
 	if (!m)
@@ -836,7 +821,7 @@ struct json_object *clu_member_json(const struct clu_daemon *d)
 	const struct clu_member *m = d->member;
 	struct json_object *o = json_object_new_object(), *arr = json_object_new_array();
 	struct json_object *lost = json_object_new_array();
-	int64_t now = now_ms();
+	int64_t now = xr_now_ms();
 
 	json_object_object_add(o, "corosync", json_object_new_boolean(m && m->connected));
 	json_object_object_add(o, "quorate", json_object_new_boolean(m ? m->quorate : d->nnodes < 2));

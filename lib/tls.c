@@ -23,6 +23,7 @@
 
 #include "ctl.h"
 #include "tls.h"
+#include "util.h"
 
 #define NODE_NAME_MAX  63	/* a node name is one DNS label (pxe.h) */
 /* names in certificates are matched exactly: no wildcards, and never the CN */
@@ -42,23 +43,16 @@ static const char *ssl_err(void)
 	return s ? s : "unknown OpenSSL error";
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A time limit as a deadline, and back as what poll() takes; -1: none. */
 static int64_t deadline_of(int timeout_ms)
 {
-	return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	return timeout_ms < 0 ? -1 : xr_now_ms() + timeout_ms;
 }
 
 static int left_ms(int64_t deadline)
 {
-	int64_t left = deadline - now_ms();
+	int64_t left = deadline - xr_now_ms();
 
 	if (deadline < 0)
 		return -1;

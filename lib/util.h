@@ -6,6 +6,7 @@
 #define XR_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct json_object;
@@ -49,6 +50,9 @@ int xr_run(const char *const argv[], char *out, size_t outlen);
  */
 int xr_write_atomic(const char *dir, const char *name, const void *data,
 		    size_t len, mode_t mode);
+
+/** xr_now_ms - CLOCK_MONOTONIC in milliseconds */
+int64_t xr_now_ms(void);
 
 /** xr_last_line - the last non-empty line of @text, in @out */
 void xr_last_line(const char *text, char *out, size_t len);

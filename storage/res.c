@@ -24,6 +24,11 @@ void st_errf(char *err, const char *fmt, ...)
 	va_end(ap);
 }
 
+const char *st_peer_of(const struct st_res *r, const char *self)
+{
+	return strcmp(r->node[0], self) ? r->node[0] : r->node[1];
+}
+
 void st_res_name(char *out, size_t len, const char *domain, const char *vdev)
 {
 	size_t i;

@@ -83,6 +83,9 @@ void st_errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3
 
 /* ---- pure: plans, names, files, parsing (unit tested) ---- */
 
+/** st_peer_of - the node at the other end of @r from @self */
+const char *st_peer_of(const struct st_res *r, const char *self);
+
 /** st_res_name - "xr-DOMAIN-VDEV" with anything but [A-Za-z0-9_.-] as '_' */
 void st_res_name(char *out, size_t len, const char *domain, const char *vdev);
 
