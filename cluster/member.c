@@ -80,6 +80,19 @@ struct mb_lost {
 	int64_t retry_ms;	/* a failed restart here waits until then */
 };
 
+/*
+ * What corosync says of quorum, tracked the same way by the main loop and
+ * by the fence thread (each with a connection of its own).  When the
+ * membership loses a node, the node counts as not quorate until quorum is
+ * decided for the new ring: a node just cut off still holds its old
+ * qdevice vote for a few seconds, and must not feed its watchdog then.
+ */
+struct quorum_view {
+	bool quorate;
+	uint64_t ring_seq;	/* the membership quorum was last decided for */
+	bool say;		/* log the changes (the main loop's view) */
+};
+
 struct clu_member {
 	struct clu_daemon *d;
 	cpg_handle_t cpg;
@@ -88,8 +101,8 @@ struct clu_member {
 	bool connected;		/* to corosync */
 	bool said_down;		/* "corosync does not answer" was logged */
 	int64_t next_try_ms;	/* when to connect again */
-	bool in_group, quorate;
-	uint64_t ring_seq;	/* the membership quorum was last decided for */
+	bool in_group;
+	struct quorum_view qv;	/* the main loop's */
 	uint32_t my_id;
 	struct mb_node nodes[CLU_MAX_NODES];
 	struct mb_lost *lost;
@@ -138,6 +151,51 @@ static void lost_drop(struct clu_member *m, size_t i)
 	m->lost[i] = m->lost[--m->nlost];
 }
 
+/* ---- quorum, as corosync reports it ---- */
+
+static struct quorum_view *view_of(quorum_handle_t h)
+{
+	const void *ctx = NULL;
+
+	quorum_context_get(h, &ctx);
+	return (struct quorum_view *)(uintptr_t)ctx;
+}
+
+static void on_nodelist(quorum_handle_t h, struct quorum_ring_id ring, uint32_t n,
+			const uint32_t *members, uint32_t njoined, const uint32_t *joined,
+			uint32_t nleft, const uint32_t *left)
+{
+	struct quorum_view *q = view_of(h);
+
+	(void)n, (void)members, (void)njoined, (void)joined, (void)left;
+	if (ring.seq <= q->ring_seq || !nleft)
+		return;
+	if (q->say && q->quorate)
+		log_warn("cluster: %u node%s left corosync's membership; not quorate "
+			 "until quorum is decided again", nleft, nleft == 1 ? "" : "s");
+	q->quorate = false;
+}
+
+static void on_quorum(quorum_handle_t h, uint32_t quorate, struct quorum_ring_id ring,
+		      uint32_t n, const uint32_t *members)
+{
+	struct quorum_view *q = view_of(h);
+
+	(void)members;
+	if (q->say && !!quorate != q->quorate)
+		log_warn("cluster: %s (%u node%s in the membership)",
+			 quorate ? "quorate" : "NOT quorate: this node starts nothing "
+			 "and stops feeding its watchdog", n, n == 1 ? "" : "s");
+	q->quorate = quorate;
+	q->ring_seq = ring.seq;
+}
+
+static quorum_model_v1_data_t quorum_model = {
+	.model = QUORUM_MODEL_V1,
+	.quorum_notify_fn = on_quorum,
+	.nodelist_notify_fn = on_nodelist,
+};
+
 /* ---- the watchdog: fencing ---- */
 
 /*
@@ -148,38 +206,6 @@ static void lost_drop(struct clu_member *m, size_t i)
  * loop last saw this node in the CPG group, and never between a membership
  * change and the quorum decision for it.
  */
-struct fence_view {
-	bool quorate;
-	uint64_t ring_seq;
-};
-
-static void fence_nodelist(quorum_handle_t h, struct quorum_ring_id ring, uint32_t n,
-			   const uint32_t *members, uint32_t njoined, const uint32_t *joined,
-			   uint32_t nleft, const uint32_t *left)
-{
-	const void *ctx = NULL;
-	struct fence_view *f;
-
-	(void)n, (void)members, (void)njoined, (void)joined, (void)left;
-	quorum_context_get(h, &ctx);
-	f = (struct fence_view *)(uintptr_t)ctx;
-	if (ring.seq > f->ring_seq && nleft)
-		f->quorate = false;
-}
-
-static void fence_quorum(quorum_handle_t h, uint32_t quorate, struct quorum_ring_id ring,
-			 uint32_t n, const uint32_t *members)
-{
-	const void *ctx = NULL;
-	struct fence_view *f;
-
-	(void)n, (void)members;
-	quorum_context_get(h, &ctx);
-	f = (struct fence_view *)(uintptr_t)ctx;
-	f->quorate = quorate;
-	f->ring_seq = ring.seq;
-}
-
 static void watchdog_keepalive(struct clu_member *m)
 {
 	int t = m->wd_secs, fd = m->wd_fd;
@@ -205,13 +231,8 @@ static void watchdog_keepalive(struct clu_member *m)
 
 static void *fence_main(void *arg)
 {
-	static quorum_model_v1_data_t qmodel = {
-		.model = QUORUM_MODEL_V1,
-		.quorum_notify_fn = fence_quorum,
-		.nodelist_notify_fn = fence_nodelist,
-	};
 	struct clu_member *m = arg;
-	struct fence_view view = { 0 };
+	struct quorum_view view = { 0 };
 	quorum_handle_t q = 0;
 	bool connected = false;
 	int64_t next_feed = 0;
@@ -223,8 +244,9 @@ static void *fence_main(void *arg)
 		int64_t now;
 
 		if (!connected) {
-			view = (struct fence_view){ 0 };
-			if (quorum_model_initialize(&q, QUORUM_MODEL_V1, (quorum_model_data_t *)&qmodel,
+			view = (struct quorum_view){ 0 };
+			if (quorum_model_initialize(&q, QUORUM_MODEL_V1,
+						    (quorum_model_data_t *)&quorum_model,
 						    &qtype, &view) == CS_OK) {
 				if (quorum_trackstart(q, CS_TRACK_CHANGES | CS_TRACK_CURRENT) == CS_OK &&
 				    quorum_fd_get(q, &fd) == CS_OK)
@@ -262,13 +284,11 @@ static void *fence_main(void *arg)
 
 /* Our running domains, as the table sends them. */
 static struct json_object *own_table(struct clu_member *m, const struct hv_dominfo *v,
-				     size_t n, char *names, size_t len)
+				     size_t n)
 {
 	struct clu_daemon *d = m->d;
 	struct json_object *arr = json_object_new_array();
-	size_t used = 0;
 
-	names[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *o;
 		struct st_res *r = NULL;
@@ -279,9 +299,6 @@ static struct json_object *own_table(struct clu_member *m, const struct hv_domin
 
 		if (v[i].domid == 0)
 			continue;
-		if (used < len)
-			used += (size_t)snprintf(names + used, len - used, "%s=%s/",
-						 v[i].name, v[i].state);
 		o = json_object_new_object();
 		json_object_object_add(o, "name", json_object_new_string(v[i].name));
 		json_object_object_add(o, "state", json_object_new_string(v[i].state));
@@ -323,17 +340,30 @@ static int armed_secs(const struct clu_member *m)
 	return m->wd_fd >= 0 ? m->wd_secs : 0;
 }
 
-static void announce(struct clu_member *m, const struct hv_dominfo *v, size_t n)
+/* "NAME=STATE/" for each domain running here: what the table last said. */
+static void running_names(const struct hv_dominfo *v, size_t n, char *out, size_t len)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (v[i].domid && used < len)
+			used += (size_t)snprintf(out + used, len - used, "%s=%s/",
+						 v[i].name, v[i].state);
+}
+
+/* Send our table (@names is running_names() of @v). */
+static void announce(struct clu_member *m, const struct hv_dominfo *v, size_t n,
+		     const char *names)
 {
 	struct json_object *o = json_object_new_object();
-	char names[sizeof(m->sent)];
 	struct iovec iov;
 	const char *js;
 	cs_error_t rc;
 
 	json_object_object_add(o, "node", json_object_new_string(m->d->node));
 	json_object_object_add(o, "watchdog", json_object_new_int(armed_secs(m)));
-	json_object_object_add(o, "domains", own_table(m, v, n, names, sizeof(names)));
+	json_object_object_add(o, "domains", own_table(m, v, n));
 	js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	iov.iov_base = (void *)(uintptr_t)js;
 	iov.iov_len = strlen(js) + 1;
@@ -511,53 +541,6 @@ static void on_confchg(cpg_handle_t h, const struct cpg_name *group,
 	log_info("cluster: members %s", list[0] ? list : "none");
 }
 
-static struct clu_member *quorum_ctx(quorum_handle_t h)
-{
-	const void *ctx = NULL;
-
-	quorum_context_get(h, &ctx);
-	return (struct clu_member *)(uintptr_t)ctx;
-}
-
-/*
- * The membership changed.  Until quorum is decided for the new ring, this
- * node counts as not quorate: a node just cut off still holds its old
- * qdevice vote for a few seconds, and must not feed its watchdog then.
- */
-static void on_nodelist(quorum_handle_t h, struct quorum_ring_id ring,
-			uint32_t n, const uint32_t *members, uint32_t njoined,
-			const uint32_t *joined, uint32_t nleft, const uint32_t *left)
-{
-	struct clu_member *m = quorum_ctx(h);
-
-	(void)n;
-	(void)members;
-	(void)njoined;
-	(void)joined;
-	(void)left;
-	if (ring.seq <= m->ring_seq)
-		return;
-	if (m->quorate && nleft)
-		log_warn("cluster: %u node%s left corosync's membership; not quorate "
-			 "until quorum is decided again", nleft, nleft == 1 ? "" : "s");
-	if (nleft)
-		m->quorate = false;
-}
-
-static void on_quorum(quorum_handle_t h, uint32_t quorate, struct quorum_ring_id ring,
-		      uint32_t n, const uint32_t *members)
-{
-	struct clu_member *m = quorum_ctx(h);
-
-	(void)members;
-	if (!!quorate != m->quorate)
-		log_warn("cluster: %s (%u node%s in the membership)",
-			 quorate ? "quorate" : "NOT quorate: this node starts nothing "
-			 "and stops feeding its watchdog", n, n == 1 ? "" : "s");
-	m->quorate = quorate;
-	m->ring_seq = ring.seq;
-}
-
 /* ---- the daemon's side ---- */
 
 /* Connect to corosync (again): quorum tracking and the CPG group. */
@@ -568,11 +551,6 @@ static int connect_corosync(struct clu_member *m)
 		.cpg_deliver_fn = on_deliver,
 		.cpg_confchg_fn = on_confchg,
 	};
-	static quorum_model_v1_data_t qmodel = {
-		.model = QUORUM_MODEL_V1,
-		.quorum_notify_fn = on_quorum,
-		.nodelist_notify_fn = on_nodelist,
-	};
 	struct clu_daemon *d = m->d;
 	struct cpg_name group;
 	uint32_t qtype;
@@ -580,8 +558,9 @@ static int connect_corosync(struct clu_member *m)
 	bool have_cpg = false;
 
 	m->next_try_ms = xr_now_ms() + RECONNECT_MS;
+	m->qv = (struct quorum_view){ .say = true };
 	rc = quorum_model_initialize(&m->quorum, QUORUM_MODEL_V1,
-				     (quorum_model_data_t *)&qmodel, &qtype, m);
+				     (quorum_model_data_t *)&quorum_model, &qtype, &m->qv);
 	if (rc != CS_OK) {
 		if (!m->said_down)
 			log_err("cluster: corosync does not answer (error %d); HA waits for it, "
@@ -629,9 +608,8 @@ static void disconnect_corosync(struct clu_member *m)
 		return;
 	cpg_finalize(m->cpg);
 	quorum_finalize(m->quorum);
-	m->connected = m->quorate = m->in_group = false;
+	m->connected = m->qv.quorate = m->in_group = false;	/* qv anew at connect */
 	m->cpg_fd = m->quorum_fd = -1;
-	m->ring_seq = 0;
 	m->next_try_ms = xr_now_ms() + RECONNECT_MS;
 }
 
@@ -744,21 +722,13 @@ void clu_member_tick(struct clu_daemon *d, const struct hv_dominfo *v, size_t n)
 	if (!m->in_group)
 		return;
 	/* Our table goes out when it changed, or when asked for. */
-	{
-		size_t used = 0;
-
-		names[0] = '\0';
-		for (i = 0; i < n; i++)
-			if (v[i].domid && used < sizeof(names))
-				used += (size_t)snprintf(names + used, sizeof(names) - used,
-							 "%s=%s/", v[i].name, v[i].state);
-		if (m->announce || strcmp(names, m->sent) || m->sent_wd != armed_secs(m))
-			announce(m, v, n);
-	}
+	running_names(v, n, names, sizeof(names));
+	if (m->announce || strcmp(names, m->sent) || m->sent_wd != armed_secs(m))
+		announce(m, v, n, names);
 	for (i = 0; i < d->nnodes; i++)
 		if (m->nodes[i].member && !m->nodes[i].heard)
 			synced = false;
-	if (!m->quorate || !synced || !m->nlost)
+	if (!m->qv.quorate || !synced || !m->nlost)
 		return;
 	hd = calloc(m->nlost, sizeof(*hd));
 	out = calloc(m->nlost, sizeof(*out));
@@ -824,7 +794,7 @@ struct json_object *clu_member_json(const struct clu_daemon *d)
 	int64_t now = xr_now_ms();
 
 	json_object_object_add(o, "corosync", json_object_new_boolean(m && m->connected));
-	json_object_object_add(o, "quorate", json_object_new_boolean(m ? m->quorate : d->nnodes < 2));
+	json_object_object_add(o, "quorate", json_object_new_boolean(m ? m->qv.quorate : d->nnodes < 2));
 	json_object_object_add(o, "watchdog", json_object_new_int(m && m->wd_fd >= 0 ? m->wd_secs : 0));
 	json_object_object_add(o, "fence_wait", json_object_new_int64(m ? m->fence_ms / 1000 : 0));
 	for (size_t i = 0; i < d->nnodes; i++) {
