@@ -184,6 +184,26 @@ static struct json_object *name_body(const char *name)
 
 /* ---- commands ---- */
 
+/* JSON for people and for jq: indented, slashes as they are. */
+static void print_json(struct json_object *o)
+{
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+					    JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* The list @key of clusterd's @reply; NULL (the reply put) when it has none. */
+static struct json_object *reply_list(struct json_object *reply, const char *key,
+				      const char *what)
+{
+	struct json_object *v;
+
+	if (json_object_object_get_ex(reply, key, &v) && json_object_is_type(v, json_type_array))
+		return v;
+	fprintf(stderr, "clusterctl: bad reply from clusterd: no %s list\n", what);
+	json_object_put(reply);
+	return NULL;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	bool json = false;
@@ -214,9 +234,7 @@ static int cmd_check(int argc, char **argv)
 		if (json) {
 			struct json_object *o = hv_domain_to_json(&dom);
 
-			puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-							    JSON_C_TO_STRING_SPACED |
-							    JSON_C_TO_STRING_NOSLASHESCAPE));
+			print_json(o);
 			json_object_put(o);
 		} else {
 			hv_domain_print(&dom, stdout);
@@ -340,12 +358,9 @@ static int cmd_list(int argc, char **argv)
 	reply = request(CTL_LIST, body, NULL, false, NULL);
 	if (!reply)
 		return 1;
-	if (!json_object_object_get_ex(reply, "domains", &doms) ||
-	    !json_object_is_type(doms, json_type_array)) {
-		fprintf(stderr, "clusterctl: bad reply from clusterd: no domain list\n");
-		json_object_put(reply);
+	doms = reply_list(reply, "domains", "domain");
+	if (!doms)
 		return 1;
-	}
 	/* Nodes that did not answer are said, not hidden. */
 	if (json_object_object_get_ex(reply, "unreachable", &un))
 		for (size_t i = 0; i < json_object_array_length(un); i++) {
@@ -517,16 +532,11 @@ static int cmd_disks(int argc, char **argv)
 	reply = request(CTL_DISKS, body, NULL, false, NULL);
 	if (!reply)
 		return 1;
-	if (!json_object_object_get_ex(reply, "disks", &disks) ||
-	    !json_object_is_type(disks, json_type_array)) {
-		fprintf(stderr, "clusterctl: bad reply from clusterd: no disk list\n");
-		json_object_put(reply);
+	disks = reply_list(reply, "disks", "disk");
+	if (!disks)
 		return 1;
-	}
 	if (json) {
-		puts(json_object_to_json_string_ext(disks, JSON_C_TO_STRING_PRETTY |
-						    JSON_C_TO_STRING_SPACED |
-						    JSON_C_TO_STRING_NOSLASHESCAPE));
+		print_json(disks);
 	} else {
 		printf("%-16s %-6s %-40s %-8s %-10s %s\n", "Domain", "Disk", "Backend",
 		       "Peer", "Role", "State");
@@ -565,18 +575,13 @@ static int cmd_nodes(int argc, char **argv)
 		return 1;
 	if (json) {
 		json_object_object_del(reply, "ok");
-		puts(json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PRETTY |
-						    JSON_C_TO_STRING_SPACED |
-						    JSON_C_TO_STRING_NOSLASHESCAPE));
+		print_json(reply);
 		json_object_put(reply);
 		return 0;
 	}
-	if (!json_object_object_get_ex(reply, "nodes", &nodes) ||
-	    !json_object_is_type(nodes, json_type_array)) {
-		fprintf(stderr, "clusterctl: bad reply from clusterd: no node list\n");
-		json_object_put(reply);
+	nodes = reply_list(reply, "nodes", "node");
+	if (!nodes)
 		return 1;
-	}
 	if (!jbool(reply, "corosync"))
 		printf("corosync: not connected on %s: no membership, no HA restart\n",
 		       jstr(reply, "node", "?"));
