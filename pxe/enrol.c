@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,27 +216,21 @@ static int mkdir_p(const char *dir)
 /* corosync.conf from the enrolment data, in @path's directory. */
 static int write_corosync_conf(struct json_object *data, const char *path)
 {
-	char err[PXE_ERR_LEN], *text = NULL, *dir = strdup(path), *slash;
+	char err[PXE_ERR_LEN], *text = NULL, *copy = strdup(path);
+	const char *base = strrchr(path, '/'), *dir;
 	int rc;
 
-	if (!dir)
+	if (!copy)
 		return -ENOMEM;
-	slash = strrchr(dir, '/');
+	dir = dirname(copy);
+	base = base ? base + 1 : path;
 	rc = pxe_corosync_conf(data, &text, err);
-	if (rc) {
+	if (rc)
 		log_err("%s", err);
-	} else {
-		if (slash)
-			*slash = '\0';
-		rc = (slash && slash != dir ? mkdir_p(dir) : 0);
-		if (!rc)
-			rc = xr_write_atomic(slash ? (slash == dir ? "/" : dir) : ".",
-					     slash ? slash + 1 : path, text, strlen(text), 0644);
-		if (rc)
-			log_err("%s: %s", path, strerror(-rc));
-	}
+	else if ((rc = mkdir_p(dir)) || (rc = xr_write_atomic(dir, base, text, strlen(text), 0644)))
+		log_err("%s: %s", path, strerror(-rc));
 	free(text);
-	free(dir);
+	free(copy);
 	return rc;
 }
 
