@@ -24,6 +24,7 @@
 #include "hv.h"
 #include "libxl_map.h"
 #include "log.h"
+#include "util.h"
 
 struct watch {
 	uint32_t domid;
@@ -351,7 +352,7 @@ static void on_shutdown(struct hv_backend *be, uint32_t domid,
 		unsigned n;
 
 		if (!hv_crash_restart_ok(be->crashes, HV_CRASH_SLOTS, name,
-					 (int64_t)time(NULL) * 1000, &n)) {
+					 xr_now_ms(), &n)) {
 			log_err("domain %s crashed %u times in %d s: a crash loop; left "
 				"crashed (state c) instead of restarted; destroy it to clear",
 				name, n, HV_CRASH_LOOP_S);
