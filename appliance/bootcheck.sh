@@ -74,7 +74,7 @@ mkfifo "$tmp/in"
 exec 3<>"$tmp/in"
 : >"$logf"
 t0=$(date +%s.%N)
-qemu-system-x86_64 -machine pc -cpu max,-smap,-smep -m 2048 -smp 2 \
+qemu-system-x86_64 -machine pc -cpu max,-smap,-smep,-fsgsbase,-avx,-avx2,-fma,-f16c,-vaes,-vpclmulqdq,-xsavec,-xsaves -m 2048 -smp 2 \
 	-nographic -no-reboot "${nic[@]}" "${drives[@]}" \
 	-kernel "$img/xen" \
 	-append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M" \
