@@ -18,7 +18,8 @@ HVLC_SRC    := hv/backend.c hv/sim.c hv/libxl.c hv/libxl_map.c
 CTL_SRC     := cluster/clusterctl.c cluster/console.c
 ST_SRC      := storage/res.c storage/storage.c
 D_SRC       := cluster/clusterd.c cluster/control.c cluster/peer.c cluster/disks.c \
-               cluster/member.c cluster/ha.c lib/tls.c $(ST_SRC)
+               cluster/member.c cluster/ha.c cluster/images.c storage/image.c \
+               lib/tls.c $(ST_SRC)
 
 LIBS_JSON  := -ljson-c
 LIBS_XL    := -lxenlight -lxentoollog -lxenctrl

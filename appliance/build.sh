@@ -243,7 +243,7 @@ enrol=
 for f in xenrack-enrol enrol; do [ -x "$bindir/$f" ] && { enrol=$bindir/$f; break; }; done
 fp=$(fingerprint "$dom0_pkgs" "$kdeb" "$here/build.sh" "$here/lib.sh" "$here/dom0.packages" \
 	"$here/dom0.modules" "$here/init" "$here/udhcpc.script" "$here/inittab" "$here/lab-agent" \
-	"$here/drbd-split-brain" "$bindir/clusterd" "$bindir/clusterctl" "$bindir/xenrack-diskbench" ${enrol:+"$enrol"} ${APPLIANCE_EXTRA:-})
+	"$here/drbd-split-brain" "$here/drbd-fence-peer" "$bindir/clusterd" "$bindir/clusterctl" "$bindir/xenrack-diskbench" ${enrol:+"$enrol"} ${APPLIANCE_EXTRA:-})
 if [ -f "$out/initrd.img" ] && [ "$(cat "$out/.initrd.fp" 2>/dev/null)" = "$fp" ]; then
 	log "initrd.img up to date"
 else
@@ -304,6 +304,7 @@ else
 	install -m 0755 "$bindir/clusterd" "$root/usr/sbin/clusterd"
 	install -D -m 0755 "$here/lab-agent" "$root/usr/libexec/xenrack/lab-agent"
 	install -D -m 0755 "$here/drbd-split-brain" "$root/usr/libexec/xenrack/drbd-split-brain"
+	install -D -m 0755 "$here/drbd-fence-peer" "$root/usr/libexec/xenrack/drbd-fence-peer"
 	install -D -m 0755 "$bindir/xenrack-diskbench" "$root/usr/libexec/xenrack/diskbench"
 	# drbdadm (and the kernel's helper calls through it) read clusterd's
 	# resource files on the data disk (storage/storage.h).

@@ -75,6 +75,14 @@ bool clu_member_where(const struct clu_daemon *d, const char *name, char node[CL
 bool clu_member_is_out(const struct clu_daemon *d, const char *name);
 /** clu_member_json - membership, quorum and each node's domains (`nodes`) */
 struct json_object *clu_member_json(const struct clu_daemon *d);
+/**
+ * clu_fence_peer - DRBD's fence-peer handler for resource @res (ha.h rule
+ * 7): waits until the peer's copy is outdated, or the peer is out of the
+ * quorate membership, or is Primary, and returns that as DRBD's exit code
+ * (4, 5, 6; 3 when the peer's copy was not current).  Never returns while
+ * this node is not quorate.  1 when @res is not a resource here.
+ */
+int clu_fence_peer(struct clu_daemon *d, const char *res);
 /** clu_member_close - leave; @running domains here keep the watchdog armed */
 void clu_member_close(struct clu_daemon *d, size_t running);
 
@@ -162,6 +170,22 @@ int clu_disks_reconcile(struct clu_daemon *d, const struct hv_dominfo *doms, siz
 struct json_object *clu_disks_json(struct clu_daemon *d, const char *domain);
 /** clu_disks_delete - tear down @domain's resources here and on its peer */
 int clu_disks_delete(struct clu_daemon *d, const char *domain, char *err);
+
+/* ---- images.c: kernels and ramdisks in the cluster image store ---- */
+
+/**
+ * clu_images_store - keep @dom's kernel and ramdisk in this node's image
+ * store and point @dom at them; lines naming them are added to the config
+ * *@text (replaced), so that a restart elsewhere boots the same bytes.
+ * Images already in the store are checked.  Return: 0, or an error naming
+ * the file in @err.
+ */
+int clu_images_store(struct hv_domain *dom, char **text, char *err);
+/** clu_images_send - send @dom's stored images to node @to, unless it has them */
+int clu_images_send(struct clu_daemon *d, struct hv_domain *dom, const struct clu_node *to,
+		    char *err);
+/** clu_peer_image_req - a peer's peer-image request (in the child) */
+int clu_peer_image_req(struct json_object *req, struct json_object *reply, char *err);
 
 /** clu_reply_status - add "ok", and "errno" + "error" when @rc is not 0 */
 void clu_reply_status(struct json_object *reply, int rc, const char *err);

@@ -24,6 +24,7 @@
 #include "clu.h"
 #include "ctl.h"
 #include "log.h"
+#include "image.h"
 #include "storage.h"
 #include "tls.h"
 #include "util.h"
@@ -38,11 +39,14 @@ static void usage(FILE *out)
 		"  -n, --node NAME     this node's name (default: the host name)\n"
 		"      --hv BACKEND    libxl (default) or sim (simulated, for tests)\n"
 		"      --cert-dir DIR  node.crt, node.key, ca.crt, node.json (default %s)\n"
-		"      --state-dir DIR disk records in DIR/storage (default /var/lib/xenrack)\n"
+		"      --state-dir DIR disk records in DIR/storage, images in DIR/images\n"
+		"                      (default /var/lib/xenrack)\n"
 		"      --watchdog SECS Xen watchdog timeout, fed while quorate (default %d;\n"
 		"                      0: none, and this node's domains are never fenced)\n"
 		"      --watchdog-device PATH  (default /dev/watchdog)\n"
 		"      --syslog        log to syslog instead of stderr\n"
+		"      --fence-peer RES  act as DRBD's fence-peer handler for resource RES\n"
+		"                      and exit with DRBD's code (docs/storage.md, Fencing)\n"
 		"  -h, --help          this text\n", CTL_SOCKET, XR_TLS_DIR, CLU_WATCHDOG_S);
 }
 
@@ -254,6 +258,7 @@ int main(int argc, char **argv)
 		{ "cert-dir", required_argument, NULL, 'C' },
 		{ "state-dir", required_argument, NULL, 'D' },
 		{ "serve-peer", required_argument, NULL, 'P' },
+		{ "fence-peer", required_argument, NULL, 'F' },
 		{ "watchdog", required_argument, NULL, 'W' },
 		{ "watchdog-device", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
@@ -263,7 +268,7 @@ int main(int argc, char **argv)
 	const char *hv_name = "libxl";
 	char doms_seen[4096] = "\001";	/* nothing seen yet */
 	int pfd, serve_fd = -1, watchdog = CLU_WATCHDOG_S;
-	const char *watchdog_dev = "/dev/watchdog";
+	const char *watchdog_dev = "/dev/watchdog", *fence_res = NULL;
 	struct clu_daemon d = { .cert_dir = XR_TLS_DIR };
 	struct client clients[CLU_MAX_CLIENTS];
 	int nclients = 0;
@@ -284,6 +289,7 @@ int main(int argc, char **argv)
 		case 'S': use_syslog = true; break;
 		case 'C': d.cert_dir = optarg; break;
 		case 'P': serve_fd = atoi(optarg); break;
+		case 'F': fence_res = optarg; break;
 		case 'w': watchdog_dev = optarg; break;
 		case 'W': {
 			char *end;
@@ -298,12 +304,14 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'D': {
-			static char sdir[PATH_MAX], rdir[PATH_MAX];
+			static char sdir[PATH_MAX], rdir[PATH_MAX], idir[PATH_MAX];
 
 			snprintf(sdir, sizeof(sdir), "%s/storage", optarg);
 			snprintf(rdir, sizeof(rdir), "%s/run", optarg);
+			snprintf(idir, sizeof(idir), "%s/images", optarg);
 			st_dir = sdir;
 			st_run = rdir;
+			img_dir = idir;
 			d.state_dir = optarg;
 			break;
 		}
@@ -325,6 +333,13 @@ int main(int argc, char **argv)
 			return 1;
 		clu_peer_serve(&d, serve_fd);
 		return 0;
+	}
+	if (fence_res) {
+		/* DRBD's fence-peer handler (appliance/drbd-fence-peer). */
+		signal(SIGPIPE, SIG_IGN);
+		if (load_peers(&d))
+			return 1;
+		return clu_fence_peer(&d, fence_res);
 	}
 	d.hv = hv_ops_find(hv_name);
 	if (!d.hv) {

@@ -270,6 +270,39 @@ int clu_domain_load(const struct clu_daemon *d, const char *name, char **file,
 	return 0;
 }
 
+/*
+ * The images go to every node that may run @dom: its disks' peer, or, for
+ * an HA domain without replicated disks, every node; a node out of the
+ * membership is skipped (a restart there checks them, clu_images_store).
+ */
+static int send_images(struct clu_daemon *d, struct hv_domain *dom,
+		       const struct st_res *disks, size_t ndisks, char *err)
+{
+	bool ha = dom->autorestart || dom->on_crash == HV_ACT_RESTART;
+	const char *peer = NULL;
+	size_t i;
+
+	for (i = 0; i < ndisks && !peer; i++)
+		if (disks[i].replicated)
+			peer = st_peer_of(&disks[i], d->node);
+	for (i = 0; i < d->nnodes; i++) {
+		const struct clu_node *n = &d->nodes[i];
+		int rc;
+
+		if (!strcmp(n->name, d->node) || (peer ? strcmp(n->name, peer) != 0 : !ha))
+			continue;
+		if (clu_member_is_out(d, n->name)) {
+			log_warn("images: %s is not a member: %s's images are not sent there",
+				 n->name, dom->name);
+			continue;
+		}
+		rc = clu_images_send(d, dom, n, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 int clu_domain_create(struct clu_daemon *d, const char *file, const char *text,
 		      const char *peer, struct json_object *reply, char *err)
 {
@@ -279,9 +312,12 @@ int clu_domain_create(struct clu_daemon *d, const char *file, const char *text,
 	struct st_res *disks = NULL;
 	size_t ndisks = 0;
 	char lookup_err[CTL_ERR_LEN], where[CLU_NODE_LEN];
+	char *cfg = strdup(text);	/* the config, with its stored images */
 	uint32_t domid;
 	int rc;
 
+	if (!cfg)
+		return -ENOMEM;
 	hv_domain_init(&dom);
 	hv_diag_init(&diag, file);
 	rc = hv_domain_parse(&dom, text, strlen(text), &diag);
@@ -305,19 +341,23 @@ int clu_domain_create(struct clu_daemon *d, const char *file, const char *text,
 		goto out;
 	}
 	rc = check_files(&dom, err);
+	if (!rc)
+		rc = clu_images_store(&dom, &cfg, err);
 	if (rc)
 		goto out;
 	rc = clu_disks_prepare(d, &dom, peer, &disks, &ndisks, err);
 	if (rc)
 		goto out;
-	rc = clu_disks_apply(&dom, disks, ndisks);
+	rc = send_images(d, &dom, disks, ndisks, err);
+	if (!rc)
+		rc = clu_disks_apply(&dom, disks, ndisks);
 	if (!rc)
 		rc = d->hv->create(d->be, &dom, &domid, err);
 	if (rc) {
 		clu_disks_abort(d, disks, ndisks);
 		goto out;
 	}
-	save_domain_record(d, dom.name, file, text);
+	save_domain_record(d, dom.name, file, cfg);
 	log_info("created domain %s (id %u) from %s", dom.name, domid, file);
 	json_object_object_add(reply, "name", json_object_new_string(dom.name));
 	json_object_object_add(reply, "id", json_object_new_int64(domid));
@@ -325,6 +365,7 @@ int clu_domain_create(struct clu_daemon *d, const char *file, const char *text,
 	json_object_object_add(reply, "disks", clu_disks_json(d, dom.name));
 out:
 	free(disks);
+	free(cfg);
 	hv_diag_dispose(&diag);
 	hv_domain_dispose(&dom);
 	return rc;

@@ -22,6 +22,7 @@
 #include "ctl.h"
 #include "log.h"
 #include "storage.h"
+#include "util.h"
 
 #define PEER_CHECK_MS   15000
 #define PEER_PREPARE_MS 120000	/* metadata creation on a large disk */
@@ -272,14 +273,20 @@ int clu_disks_prepare(struct clu_daemon *d, struct hv_domain *dom, const char *w
 		goto undo;
 	}
 	for (up = 0; up < n; up++) {
+		int64_t t0;
+
 		rc = st_bring_up(&v[up], is_new[up], err);
 		if (rc)
 			break;
+		t0 = xr_now_ms();
 		rc = st_primary(&v[up], is_new[up], err);
 		if (rc) {
 			up++;	/* it is up: undo it too */
 			break;
 		}
+		if (v[up].replicated && !is_new[up])
+			log_info("storage: %s Primary in %.1f s", v[up].name,
+				 (double)(xr_now_ms() - t0) / 1000);
 	}
 	if (!rc) {
 		st_unlock(lock);
@@ -635,6 +642,50 @@ static int peer_release_req(struct clu_daemon *d, const char *from, struct json_
 	return rc;
 }
 
+/*
+ * DRBD's fence-peer on @from (cluster/member.c): our copy of the resource
+ * goes Outdated, so that nothing promotes it, unless we are its Primary.
+ * The reply says our role and disk state after the attempt.
+ */
+static int peer_outdate_req(const char *from, struct json_object *req,
+			    struct json_object *reply, char *err)
+{
+	struct json_object *o;
+	struct st_state s;
+	struct st_res r;
+	int rc;
+
+	if (!json_object_object_get_ex(req, "name", &o) ||
+	    !json_object_is_type(o, json_type_string)) {
+		st_errf(err, "field 'name' missing or not a string");
+		return -EINVAL;
+	}
+	rc = st_load(json_object_get_string(o), &r, err);
+	if (rc == -ENOENT)
+		st_errf(err, "no resource %.64s here", json_object_get_string(o));
+	if (rc)
+		return rc;
+	if (strcmp(r.node[0], from) && strcmp(r.node[1], from)) {
+		st_errf(err, "%s is not shared with %s", r.name, from);
+		return -EACCES;
+	}
+	rc = st_state(&r, &s, err);
+	if (!rc && strcmp(s.role, "Primary") &&
+	    (!strcmp(s.disk, "UpToDate") || !strcmp(s.disk, "Consistent"))) {
+		rc = st_outdate(&r, err);
+		if (!rc) {
+			log_warn("storage: %s outdated: %s lost its link to this copy",
+				 r.name, from);
+			rc = st_state(&r, &s, err);
+		}
+	}
+	if (rc)
+		return rc;
+	json_object_object_add(reply, "role", json_object_new_string(s.role));
+	json_object_object_add(reply, "disk", json_object_new_string(s.disk));
+	return 0;
+}
+
 int clu_peer_dispatch(struct clu_daemon *d, const char *from, uint16_t type,
 		      struct json_object *req, struct json_object *reply, char *err)
 {
@@ -645,6 +696,10 @@ int clu_peer_dispatch(struct clu_daemon *d, const char *from, uint16_t type,
 		return peer_prepare_req(d, from, req, err);
 	case CTL_PEER_RELEASE:
 		return peer_release_req(d, from, req, err);
+	case CTL_PEER_OUTDATE:
+		return peer_outdate_req(from, req, reply, err);
+	case CTL_PEER_IMAGE:
+		return clu_peer_image_req(req, reply, err);
 	default:
 		st_errf(err, "message type %u is not a peer request", type);
 		return -EPROTO;

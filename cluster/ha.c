@@ -2,6 +2,8 @@
  * ha.c - the HA restart decision (ha.h).  No I/O, no clock: everything it
  * knows is in the view, so the simulator and clusterd run the same code.
  */
+#include <string.h>
+
 #include "ha.h"
 
 const char *ha_verdict_name(enum ha_verdict v)
@@ -83,4 +85,27 @@ size_t ha_decide(const struct ha_view *v, struct ha_decision *out, int64_t *next
 	if (next_ms)
 		*next_ms = next;
 	return restarts;
+}
+
+enum ha_fence ha_fence(const struct ha_fence_view *v)
+{
+	static const char *const not_current[] = {
+		"Inconsistent", "Diskless", "Failed", "Attaching", "Negotiating",
+	};
+
+	if (!v->quorate)
+		return HA_FP_WAIT;
+	if (!v->peer_member)
+		return HA_FP_GONE;
+	if (!v->peer_role || !v->peer_disk)
+		return HA_FP_ASK;
+	if (!strcmp(v->peer_role, "Primary"))
+		return HA_FP_PRIMARY;
+	if (!strcmp(v->peer_disk, "Outdated"))
+		return HA_FP_OUTDATED;
+	for (size_t i = 0; i < sizeof(not_current) / sizeof(not_current[0]); i++)
+		if (!strcmp(v->peer_disk, not_current[i]))
+			return HA_FP_INCONSISTENT;
+	/* Still UpToDate: it has not yet noticed the link is gone. */
+	return HA_FP_WAIT;
 }

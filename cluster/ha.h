@@ -22,6 +22,13 @@
  *   5. Only HA domains (autorestart, or on_crash = restart) move.
  *   6. A node that cannot be fenced (it had no watchdog) keeps its domains:
  *      nothing proves they stopped, so they are never started elsewhere.
+ *   7. DRBD's fence-peer (ha_fence): a Primary that lost its replication
+ *      link, or a Secondary promoted without one, holds the disk's I/O
+ *      until it is sure the other copy cannot be promoted behind its back.
+ *      Without quorum it waits (the watchdog resets the node if quorum
+ *      does not return); with quorum and the peer out of the membership
+ *      it goes on (the peer's partition has no quorum: rule 1); with the
+ *      peer a member, the peer outdates its copy, or says it is Primary.
  */
 #ifndef XR_HA_H
 #define XR_HA_H
@@ -81,5 +88,26 @@ size_t ha_decide(const struct ha_view *v, struct ha_decision *out, int64_t *next
 
 /** ha_verdict_name - "restart", "fence-wait" ... */
 const char *ha_verdict_name(enum ha_verdict v);
+
+/* What DRBD's fence-peer handler does next; the values it exits with are
+ * DRBD's (drbd.conf(5), handlers, fence-peer). */
+enum ha_fence {
+	HA_FP_WAIT = 0,		/* not yet: I/O stays frozen, ask again */
+	HA_FP_ASK = 1,		/* have the peer outdate its copy */
+	HA_FP_INCONSISTENT = 3,	/* the peer's copy is not current anyway */
+	HA_FP_OUTDATED = 4,		/* the peer outdated its copy */
+	HA_FP_GONE = 5,		/* the peer is out of the quorate membership */
+	HA_FP_PRIMARY = 6,		/* the peer is Primary: this copy is the stale one */
+};
+
+struct ha_fence_view {
+	bool quorate;			/* this node's partition */
+	bool peer_member;		/* the peer is in corosync's membership */
+	const char *peer_role;		/* its answer, or NULL before asking */
+	const char *peer_disk;
+};
+
+/** ha_fence - rule 7: the next step of the fence-peer handler */
+enum ha_fence ha_fence(const struct ha_fence_view *v);
 
 #endif

@@ -53,6 +53,7 @@
 #define ANNOUNCE_MAX (1u << 20)		/* a node's table, as sent */
 #define RETRY_MS 10000			/* a failed restart is tried again after */
 #define RECONNECT_MS 2000		/* corosync is asked again after */
+#define FENCE_ASK_MS 5000		/* the peer's answer to peer-outdate */
 
 /* A domain as its node announced it. */
 struct mb_dom {
@@ -90,6 +91,7 @@ struct mb_lost {
 struct quorum_view {
 	bool quorate;
 	uint64_t ring_seq;	/* the membership quorum was last decided for */
+	uint64_t members;	/* bit id - 1 for each corosync node id */
 	bool say;		/* log the changes (the main loop's view) */
 };
 
@@ -161,14 +163,27 @@ static struct quorum_view *view_of(quorum_handle_t h)
 	return (struct quorum_view *)(uintptr_t)ctx;
 }
 
+static uint64_t id_mask(uint32_t n, const uint32_t *ids)
+{
+	uint64_t mask = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		if (ids[i] >= 1 && ids[i] <= 64)
+			mask |= 1ull << (ids[i] - 1);
+	return mask;
+}
+
 static void on_nodelist(quorum_handle_t h, struct quorum_ring_id ring, uint32_t n,
 			const uint32_t *members, uint32_t njoined, const uint32_t *joined,
 			uint32_t nleft, const uint32_t *left)
 {
 	struct quorum_view *q = view_of(h);
 
-	(void)n, (void)members, (void)njoined, (void)joined, (void)left;
-	if (ring.seq <= q->ring_seq || !nleft)
+	(void)njoined, (void)joined, (void)left;
+	if (ring.seq <= q->ring_seq)
+		return;
+	q->members = id_mask(n, members);
+	if (!nleft)
 		return;
 	if (q->say && q->quorate)
 		log_warn("cluster: %u node%s left corosync's membership; not quorate "
@@ -181,7 +196,7 @@ static void on_quorum(quorum_handle_t h, uint32_t quorate, struct quorum_ring_id
 {
 	struct quorum_view *q = view_of(h);
 
-	(void)members;
+	q->members = id_mask(n, members);
 	if (q->say && !!quorate != q->quorate)
 		log_warn("cluster: %s (%u node%s in the membership)",
 			 quorate ? "quorate" : "NOT quorate: this node starts nothing "
@@ -195,6 +210,23 @@ static quorum_model_v1_data_t quorum_model = {
 	.quorum_notify_fn = on_quorum,
 	.nodelist_notify_fn = on_nodelist,
 };
+
+/* A quorum connection of its own, tracking into @view; false if corosync
+ * does not answer. */
+static bool quorum_connect(quorum_handle_t *q, struct quorum_view *view, int *fd)
+{
+	uint32_t qtype;
+
+	*view = (struct quorum_view){ 0 };
+	if (quorum_model_initialize(q, QUORUM_MODEL_V1, (quorum_model_data_t *)&quorum_model,
+				    &qtype, view) != CS_OK)
+		return false;
+	if (quorum_trackstart(*q, CS_TRACK_CHANGES | CS_TRACK_CURRENT) == CS_OK &&
+	    quorum_fd_get(*q, fd) == CS_OK)
+		return true;
+	quorum_finalize(*q);
+	return false;
+}
 
 /* ---- the watchdog: fencing ---- */
 
@@ -236,25 +268,14 @@ static void *fence_main(void *arg)
 	quorum_handle_t q = 0;
 	bool connected = false;
 	int64_t next_feed = 0;
-	uint32_t qtype;
 	int fd = -1;
 
 	while (!m->stop) {
 		struct pollfd p = { .fd = -1, .events = POLLIN };
 		int64_t now;
 
-		if (!connected) {
-			view = (struct quorum_view){ 0 };
-			if (quorum_model_initialize(&q, QUORUM_MODEL_V1,
-						    (quorum_model_data_t *)&quorum_model,
-						    &qtype, &view) == CS_OK) {
-				if (quorum_trackstart(q, CS_TRACK_CHANGES | CS_TRACK_CURRENT) == CS_OK &&
-				    quorum_fd_get(q, &fd) == CS_OK)
-					connected = true;
-				else
-					quorum_finalize(q);
-			}
-		}
+		if (!connected)
+			connected = quorum_connect(&q, &view, &fd);
 		p.fd = connected ? fd : -1;
 		poll(&p, 1, connected ? 250 : RECONNECT_MS);
 		if (connected && p.revents && quorum_dispatch(q, CS_DISPATCH_ALL) != CS_OK) {
@@ -278,6 +299,116 @@ static void *fence_main(void *arg)
 	if (connected)
 		quorum_finalize(q);
 	return NULL;
+}
+
+/* ---- DRBD's fence-peer handler: clusterd --fence-peer RES ---- */
+
+/* Ask @peer to outdate its copy of @res; its role and disk into @role, @disk. */
+static int ask_outdate(struct clu_daemon *d, const struct clu_node *peer, const char *res,
+		       char role[16], char disk[24], char *err)
+{
+	struct json_object *req = json_object_new_object(), *reply, *o;
+	int rc;
+
+	json_object_object_add(req, "name", json_object_new_string(res));
+	rc = clu_peer_call(d, peer, CTL_PEER_OUTDATE, req, &reply, FENCE_ASK_MS, err);
+	json_object_put(req);
+	if (rc)
+		return rc;
+	snprintf(role, 16, "%s", json_object_object_get_ex(reply, "role", &o) ?
+		 json_object_get_string(o) : "");
+	snprintf(disk, 24, "%s", json_object_object_get_ex(reply, "disk", &o) ?
+		 json_object_get_string(o) : "");
+	json_object_put(reply);
+	return 0;
+}
+
+int clu_fence_peer(struct clu_daemon *d, const char *res)
+{
+	struct quorum_view view = { 0 };
+	struct ha_fence_view fv = { 0 };
+	const struct clu_node *peer;
+	enum ha_fence f, said = HA_FP_ASK;
+	quorum_handle_t q = 0;
+	bool connected = false, told_down = false;
+	char err[CTL_ERR_LEN] = "", said_err[CTL_ERR_LEN] = "", role[16] = "", disk[24] = "";
+	struct st_res r;
+	int fd = -1;
+
+	if (st_load(res, &r, err)) {
+		log_err("fence-peer %s: %s", res, err[0] ? err : "no such resource here");
+		return 1;	/* not a code DRBD knows: its I/O stays frozen */
+	}
+	peer = clu_node_find(d, st_peer_of(&r, d->node));
+	if (!peer) {
+		log_err("fence-peer %s: its peer %s is not in node.json", res,
+			st_peer_of(&r, d->node));
+		return 1;
+	}
+	log_warn("fence-peer %s: the link to %s is lost; its I/O waits for this", res,
+		 peer->name);
+	for (;;) {
+		struct pollfd p = { .fd = -1, .events = POLLIN };
+
+		if (!connected) {
+			connected = quorum_connect(&q, &view, &fd);
+			if (!connected && !told_down)
+				log_warn("fence-peer %s: corosync does not answer; waiting for it", res);
+			told_down = !connected;
+		}
+		p.fd = connected ? fd : -1;
+		poll(&p, 1, connected ? 1000 : RECONNECT_MS);
+		if (connected && p.revents && quorum_dispatch(q, CS_DISPATCH_ALL) != CS_OK) {
+			quorum_finalize(q);
+			connected = false;
+			continue;
+		}
+		if (!connected || !view.ring_seq)
+			continue;	/* no decision for a membership seen yet */
+		fv = (struct ha_fence_view){
+			.quorate = view.quorate,
+			.peer_member = view.members >> (peer - d->nodes) & 1,
+		};
+		f = ha_fence(&fv);
+		if (f == HA_FP_ASK) {
+			if (ask_outdate(d, peer, res, role, disk, err)) {
+				if (strcmp(err, said_err))	/* once, not every second */
+					log_warn("fence-peer %s: %s", res, err);
+				snprintf(said_err, sizeof(said_err), "%s", err);
+				f = HA_FP_WAIT;
+			} else {
+				fv.peer_role = role;
+				fv.peer_disk = disk;
+				f = ha_fence(&fv);
+			}
+		}
+		if (f == HA_FP_WAIT) {
+			if (said != f)
+				log_warn("fence-peer %s: %s; I/O stays frozen", res,
+					 !view.quorate ? "this node is not quorate: it waits for "
+					 "quorum, or for its watchdog to reset it"
+					 : "the peer's copy is not outdated yet");
+			said = f;
+			continue;
+		}
+		break;
+	}
+	quorum_finalize(q);
+	switch (f) {
+	case HA_FP_GONE:
+		log_warn("fence-peer %s: %s is out of the quorate membership and cannot "
+			 "promote its copy; I/O resumes", res, peer->name);
+		break;
+	case HA_FP_OUTDATED:
+	case HA_FP_INCONSISTENT:
+		log_warn("fence-peer %s: %s's copy is %s; I/O resumes", res, peer->name, disk);
+		break;
+	default:
+		log_warn("fence-peer %s: %s is Primary: this copy is the stale one", res,
+			 peer->name);
+		break;
+	}
+	return f;
 }
 
 /* ---- announcements ---- */

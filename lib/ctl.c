@@ -32,6 +32,8 @@ static const char *const peer_type_names[CTL_PEER_MAX - CTL_PEER_CHECK] = {
 	[CTL_PEER_PREPARE - CTL_PEER_CHECK] = "peer-prepare",
 	[CTL_PEER_RELEASE - CTL_PEER_CHECK] = "peer-release",
 	[CTL_PEER_FORWARD - CTL_PEER_CHECK] = "peer-forward",
+	[CTL_PEER_OUTDATE - CTL_PEER_CHECK] = "peer-outdate",
+	[CTL_PEER_IMAGE - CTL_PEER_CHECK] = "peer-image",
 };
 
 const char *ctl_type_name(uint16_t type)

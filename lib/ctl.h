@@ -55,6 +55,8 @@ enum ctl_type {
 	CTL_PEER_PREPARE,
 	CTL_PEER_RELEASE,
 	CTL_PEER_FORWARD,	/* a list or domain request, for the receiver's clusterd */
+	CTL_PEER_OUTDATE,	/* DRBD's fence-peer: outdate your copy of a resource */
+	CTL_PEER_IMAGE,		/* the image store: have you this image? / a piece of it */
 	CTL_PEER_MAX,
 	CTL_REPLY = 0x8000,
 };

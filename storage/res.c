@@ -42,6 +42,21 @@ void st_res_name(char *out, size_t len, const char *domain, const char *vdev)
 	}
 }
 
+bool st_res_name_ok(const char *name)
+{
+	size_t i;
+
+	if (strncmp(name, "xr-", 3) || strlen(name) >= ST_RES_LEN)
+		return false;
+	for (i = 0; name[i]; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (!isalnum(c) && c != '-' && c != '_' && c != '.')
+			return false;
+	}
+	return true;
+}
+
 uint64_t st_md_bytes(uint64_t size)
 {
 	const uint64_t mib = 1 << 20;
@@ -63,6 +78,10 @@ void st_device(const struct st_res *r, char *out, size_t len)
  * The same file on both nodes.  Split-brain is never resolved for us:
  * every after-sb policy disconnects, the handler leaves a mark (see
  * appliance/drbd-split-brain), and the operator chooses (docs/storage.md).
+ * Fencing keeps one from happening: a Primary that loses its link, or a
+ * Secondary promoted without one, freezes the resource's I/O until the
+ * fence-peer handler (clusterd --fence-peer, cluster/member.c) has
+ * outdated the peer's copy or found it out of the quorate membership.
  * The backing device is a link under st_run, so the file does not change
  * when a loop device gets another number after a reboot.  `size` keeps the
  * device at the guest's size, whatever room the metadata leaves.
@@ -87,9 +106,11 @@ void st_res_render(const struct st_res *r, FILE *out)
 		"\t\tsize %" PRIu64 "k;\n"
 		"\t\tc-plan-ahead 0;\n"
 		"\t\tresync-rate 100M;\n"
+		"\t\tfencing resource-and-stonith;\n"
 		"\t}\n"
 		"\thandlers {\n"
 		"\t\tsplit-brain \"/usr/libexec/xenrack/drbd-split-brain\";\n"
+		"\t\tfence-peer \"/usr/libexec/xenrack/drbd-fence-peer\";\n"
 		"\t}\n",
 		r->name, r->vdev, r->domain, r->name, r->secret, r->size / 1024);
 	for (i = 0; i < 2; i++) {
@@ -296,6 +317,7 @@ int st_events_line(struct st_state *s, const char *line)
 	if (!strncmp(obj, "resource ", 9)) {
 		s->up = true;
 		set_field(s->role, sizeof(s->role), obj, "role");
+		set_field(s->suspended, sizeof(s->suspended), obj, "suspended");
 	} else if (!strncmp(obj, "connection ", 11)) {
 		set_field(s->connection, sizeof(s->connection), obj, "connection");
 		set_field(s->peer_role, sizeof(s->peer_role), obj, "role");
@@ -326,6 +348,12 @@ void st_state_summary(const struct st_state *s, char *out, size_t len)
 	else if (!strncmp(s->replication, "Sync", 4) ||
 		 !strncmp(s->replication, "PausedSync", 10))
 		snprintf(out, len, "%s %.1f%%", s->replication, s->done);
+	else if (s->suspended[0] && strcmp(s->suspended, "no"))
+		/* The fence-peer handler has not answered (docs/storage.md). */
+		snprintf(out, len, "Frozen (%s)", s->suspended);
+	else if (strcmp(s->connection, "Connected") && !strcmp(s->disk, "Outdated"))
+		/* Fenced: this copy may not be promoted until it resyncs. */
+		snprintf(out, len, "Outdated");
 	else if (strcmp(s->connection, "Connected"))
 		/* Our copy is the only one being written. */
 		snprintf(out, len, "Degraded");

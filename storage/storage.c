@@ -227,6 +227,10 @@ int st_load(const char *name, struct st_res *r, char *err)
 	size_t len;
 	int rc;
 
+	if (!st_res_name_ok(name)) {	/* a peer's word, never a path */
+		st_errf(err, "'%.64s' is not a resource name", name);
+		return -EINVAL;
+	}
 	file_of(path, sizeof(path), name, "json");
 	if (access(path, F_OK))
 		return -ENOENT;
@@ -769,6 +773,11 @@ int st_teardown(const struct st_res *r, bool drop_replica, char *err)
 	}
 	log_info("storage: %s removed", r->name);
 	return 0;
+}
+
+int st_outdate(const struct st_res *r, char *err)
+{
+	return drbdadm(err, "outdate", NULL, r->name);
 }
 
 int st_dual_primary(const struct st_res *r, bool allow, char *err)

@@ -69,6 +69,7 @@ struct st_res {
 struct st_state {
 	bool up;			/* the resource exists in the kernel */
 	char role[16];			/* Primary / Secondary */
+	char suspended[24];		/* "no", or why I/O is frozen: "fencing" ... */
 	char peer_role[16];
 	char connection[24];		/* Connected, Connecting, StandAlone ... */
 	char disk[24];			/* UpToDate, Inconsistent, Diskless ... */
@@ -88,6 +89,9 @@ const char *st_peer_of(const struct st_res *r, const char *self);
 
 /** st_res_name - "xr-DOMAIN-VDEV" with anything but [A-Za-z0-9_.-] as '_' */
 void st_res_name(char *out, size_t len, const char *domain, const char *vdev);
+
+/** st_res_name_ok - @name could be st_res_name()'s: "xr-" and [A-Za-z0-9_.-] */
+bool st_res_name_ok(const char *name);
 
 /**
  * st_md_bytes - room DRBD 8.4 metadata needs beside @size bytes of data:
@@ -111,7 +115,8 @@ int st_res_from_json(struct st_res *r, struct json_object *o, char *err);
  */
 int st_events_line(struct st_state *s, const char *line);
 
-/** st_state_summary - UpToDate, SyncSource 42.0%, Degraded, SplitBrain, Down ... */
+/** st_state_summary - UpToDate, SyncSource 42.0%, Degraded, Frozen, Outdated,
+ * SplitBrain, Down ... */
 void st_state_summary(const struct st_state *s, char *out, size_t len);
 
 /* ---- checks: read only, nothing is created ---- */
@@ -163,6 +168,12 @@ int st_secondary(const struct st_res *r, char *err);
  * Data files the operator named are never deleted.
  */
 int st_teardown(const struct st_res *r, bool drop_replica, char *err);
+
+/**
+ * st_outdate - mark this node's copy Outdated (DRBD refuses while it is
+ * connected or Primary): it may then not be promoted without --force
+ */
+int st_outdate(const struct st_res *r, char *err);
 
 /** st_dual_primary - open or close the two-primaries window of a handover */
 int st_dual_primary(const struct st_res *r, bool allow, char *err);

@@ -11,23 +11,30 @@ DISK=/var/lib/xenrack/NetBSD-disk.img
 RES=xr-NetBSD-xvda
 t0=$SECONDS
 
-# seq_on NODE: the guest's last sequence number seen on its console (a
-# loaded node may show nothing in 3 s: it is asked again, for up to 30 s)
-seq_on() {
-	local end=$((SECONDS + 30)) s=
-	while [ $SECONDS -lt $end ]; do
-		on "$1" 0 "timeout 3 clusterctl console NetBSD | grep -o 'seq=[0-9]*' | tail -1" &&
-			s=$(sed -n 's/^seq=//p' "$out" | tail -1)
-		[ -n "$s" ] && { echo "$s"; return 0; }
-	done
-	return 1
-}
 # nothing_left NODE: no record, no resource file, no DRBD minor, no loop
 nothing_left() {
 	on "$1" 0 "ls -A /var/lib/xenrack/storage | grep -v '^\.lock\$'; ls /sys/block | grep drbd; losetup -a; true" &&
 		[ ! -s "$out" ]
 }
-link() { ip netns exec "${RACK_NS:-xrlab}" ip link set tap2 "$@"; }
+# drbd_link cut|restore: the replication link alone, DRBD's ports (7788 +
+# minor) dropped on the rack's bridge; corosync and the peer channel stay
+# up.  (A whole node cut off is isolation: ha.sh.)
+drbd_link() {
+	local ns=${RACK_NS:-xrlab}
+	case $1 in
+	cut) ip netns exec "$ns" nft -f - <<-EOF
+		table bridge xrcut {
+			chain forward {
+				type filter hook forward priority 0;
+				tcp dport 7788-8043 drop
+				tcp sport 7788-8043 drop
+			}
+		}
+		EOF
+		;;
+	restore) ip netns exec "$ns" nft delete table bridge xrcut ;;
+	esac
+}
 
 # The domain scenarios.sh made has stopped: its disk stayed, demoted.
 if disk_is node1 "node2 +Secondary +UpToDate" && disk_is node2 "node1 +Secondary +UpToDate"; then
@@ -83,29 +90,36 @@ on node1 0 "clusterctl list -l" && has "^ +xvda +file:$DISK +node2 +Primary +UpT
 until_on node1 120 "timeout 3 clusterctl console NetBSD | grep -q 'seq=[3-9]'" &&
 	ok "guest writes its sequence to the replicated disk" || bad "guest writing"
 
-# ---- the replication link cut: Degraded, the guest goes on ----
-link nomaster
+# ---- the replication link cut: node2 fenced, Degraded, the guest goes on ----
+drbd_link cut
 t=$SECONDS
 if until_disk node1 90 "Degraded"; then
-	ok "link to node2 cut: node1 shows Degraded ($((SECONDS - t)) s)"
+	ok "replication link to node2 cut: node1 shows Degraded ($((SECONDS - t)) s)"
 else bad "Degraded"; fi
+# node1's fence-peer handler had node2 outdate its copy (docs/storage.md).
+if until_disk node2 60 "node1 +Secondary +Outdated\$"; then
+	ok "node1's fence-peer handler outdated node2's copy ($((SECONDS - t)) s after the cut)"
+else bad "node2's copy not outdated"; fi
 s1=$(seq_on node1); sleep 8; s2=$(seq_on node1)
 if [ -n "$s1" ] && [ -n "$s2" ] && [ "$s2" -gt "$s1" ]; then
 	ok "guest keeps writing while degraded (seq $s1 -> $s2)"
 else bad "guest stalled while degraded (seq '$s1' -> '$s2')"; fi
-link master br0
+on node2 1 "drbdadm primary $RES" && has "UpToDate data" &&
+	ok "node2's outdated copy cannot be promoted" || bad "outdated copy promoted"
+drbd_link restore
 t=$SECONDS
 if until_disk node1 180 "node2 +Primary +UpToDate\$" && disk_is node2 "UpToDate\$"; then
 	ok "link back: resynced to UpToDate ($((SECONDS - t)) s)"
 else bad "resync"; fi
 
 # ---- split-brain: detected, kept apart, nothing discarded ----
-link nomaster
-until_disk node1 90 "Degraded" && until_disk node2 90 "Degraded"
-# node2 is made Primary behind node1's back and writes: two histories.
-on node2 0 "drbdadm primary $RES && printf 'node2 was here' | dd of=/dev/drbd0 bs=512 seek=100000 conv=sync,fsync 2>/dev/null && drbdadm secondary $RES" ||
+drbd_link cut
+until_disk node1 90 "Degraded" && until_disk node2 90 "Outdated"
+# An operator overrides the fencing: node2 forced Primary behind node1's
+# back, and written: two histories.
+on node2 0 "drbdadm primary --force $RES && printf 'node2 was here' | dd of=/dev/drbd0 bs=512 seek=100000 conv=sync,fsync 2>/dev/null && drbdadm secondary $RES" ||
 	bad "making a split brain on node2"
-link master br0
+drbd_link restore
 t=$SECONDS
 if until_disk node1 120 "SplitBrain" && until_disk node2 60 "SplitBrain"; then
 	ok "split-brain detected and reported on both nodes ($((SECONDS - t)) s); left disconnected"

@@ -19,12 +19,13 @@
 
 #include "clu.h"
 #include "ctl.h"
+#include "image.h"
 #include "storage.h"
 
 static struct clu_daemon d;
 static int sp[2];
 static char dir[32];
-static char kernel[64], cfgtext[1024], sdir[64], rdir[64];
+static char kernel[64], cfgtext[1024], sdir[64], rdir[64], idir[64];
 
 static int setup(void **state)
 {
@@ -46,8 +47,11 @@ static int setup(void **state)
 	/* Disk records go to the test's directory; no node.json: one node. */
 	snprintf(sdir, sizeof(sdir), "%s/storage", dir);
 	snprintf(rdir, sizeof(rdir), "%s/run", dir);
+	snprintf(idir, sizeof(idir), "%s/images", dir);
 	st_dir = sdir;
 	st_run = rdir;
+	img_dir = idir;
+	d.state_dir = dir;
 	d.hv = &hv_sim_ops;
 	snprintf(d.node, sizeof(d.node), "node1");
 	if (d.hv->open(&d.be, err))

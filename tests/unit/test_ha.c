@@ -65,9 +65,41 @@ static void test_rules(void **state)
 	nodes[0].unfenced = false;
 }
 
+static enum ha_fence fence(bool quorate, bool member, const char *role, const char *disk)
+{
+	struct ha_fence_view v = { quorate, member, role, disk };
+
+	return ha_fence(&v);
+}
+
+static void test_fence_peer(void **state)
+{
+	(void)state;
+	/* Without quorum nothing resumes, whatever the peer would say. */
+	assert_int_equal(fence(false, true, NULL, NULL), HA_FP_WAIT);
+	assert_int_equal(fence(false, false, NULL, NULL), HA_FP_WAIT);
+	assert_int_equal(fence(false, true, "Secondary", "Outdated"), HA_FP_WAIT);
+	/* Quorate, the peer out of the membership: it cannot promote. */
+	assert_int_equal(fence(true, false, NULL, NULL), HA_FP_GONE);
+	/* Quorate, the peer a member: ask it, then act on its answer. */
+	assert_int_equal(fence(true, true, NULL, NULL), HA_FP_ASK);
+	assert_int_equal(fence(true, true, "Secondary", "Outdated"), HA_FP_OUTDATED);
+	assert_int_equal(fence(true, true, "Primary", "UpToDate"), HA_FP_PRIMARY);
+	assert_int_equal(fence(true, true, "Secondary", "Inconsistent"), HA_FP_INCONSISTENT);
+	assert_int_equal(fence(true, true, "Secondary", "Diskless"), HA_FP_INCONSISTENT);
+	/* Not outdated yet (still connected there), or down: ask again later. */
+	assert_int_equal(fence(true, true, "Secondary", "UpToDate"), HA_FP_WAIT);
+	assert_int_equal(fence(true, true, "", ""), HA_FP_WAIT);
+	/* The exit codes are DRBD's. */
+	assert_int_equal(HA_FP_OUTDATED, 4);
+	assert_int_equal(HA_FP_GONE, 5);
+	assert_int_equal(HA_FP_PRIMARY, 6);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fence_peer),
 		cmocka_unit_test(test_rules),
 	};
 

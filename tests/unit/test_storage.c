@@ -221,6 +221,9 @@ static void common_lines(const char *text)
 	has(text, "\t\tafter-sb-1pri disconnect;\n");
 	has(text, "\t\tafter-sb-2pri disconnect;\n");
 	has(text, "\t\tsplit-brain \"/usr/libexec/xenrack/drbd-split-brain\";\n");
+	/* I/O waits for the fence-peer handler when the link is lost. */
+	has(text, "\t\tfencing resource-and-stonith;\n");
+	has(text, "\t\tfence-peer \"/usr/libexec/xenrack/drbd-fence-peer\";\n");
 	has(text, "\ton node1 {\n");
 	has(text, "\ton node2 {\n");
 	has(text, "\t\taddress 10.0.0.1:7793;\n");
@@ -537,6 +540,22 @@ static void test_events_degraded(void **state)
 		"replication:Off peer-disk:DUnknown resync-suspended:no",
 		"exists -", NULL });
 	assert_string_equal(summary(&s), "Degraded");
+
+	/* The link just broke: I/O waits for the fence-peer handler. */
+	feed(&s, (const char *const[]){
+		"change resource name:xr-a-xvda role:Primary suspended:fencing", NULL });
+	assert_string_equal(s.suspended, "fencing");
+	assert_string_equal(summary(&s), "Frozen (fencing)");
+
+	/* The peer's side of that: its copy outdated, it may not be promoted. */
+	memset(&s, 0, sizeof(s));
+	feed(&s, (const char *const[]){
+		"exists resource name:xr-a-xvda role:Secondary suspended:no",
+		"exists connection name:xr-a-xvda peer-node-id:0 conn-name:node1 "
+		"connection:Connecting role:Unknown",
+		"exists device name:xr-a-xvda volume:0 minor:0 disk:Outdated",
+		"exists -", NULL });
+	assert_string_equal(summary(&s), "Outdated");
 
 	/* Connected but the peer's disk is not there (yet). */
 	memset(&s, 0, sizeof(s));
