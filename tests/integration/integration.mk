@@ -12,11 +12,13 @@ integration: rack-deps all appliance
 	@$(RACK) down >/dev/null 2>&1 || true
 	@set -e; trap '$(RACK) down >/dev/null 2>&1' EXIT; \
 	  $(RACK) up $(LAB_NODES); \
-	  tests/integration/scenarios.sh; \
-	  tests/integration/storage.sh; \
-	  tests/integration/crash.sh; \
-	  if [ "$${RACK_COROSYNC:-1}" = 1 ]; then tests/integration/ha.sh; \
-	  else echo "ha.sh skipped: RACK_COROSYNC=0 boots the rack without corosync"; fi
+	  failed=; \
+	  for t in scenarios storage crash ha; do \
+	    if [ $$t = ha ] && [ "$${RACK_COROSYNC:-1}" != 1 ]; then \
+	      echo "ha.sh skipped: RACK_COROSYNC=0 boots the rack without corosync"; continue; fi; \
+	    tests/integration/$$t.sh || failed="$$failed $$t.sh"; \
+	  done; \
+	  if [ -n "$$failed" ]; then echo "integration: failed:$$failed"; exit 1; fi
 
 ## lab: boot the virtual rack and create the NetBSD domain on node1
 lab: rack-deps all appliance

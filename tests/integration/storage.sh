@@ -104,7 +104,7 @@ s1=$(seq_on node1); sleep 8; s2=$(seq_on node1)
 if [ -n "$s1" ] && [ -n "$s2" ] && [ "$s2" -gt "$s1" ]; then
 	ok "guest keeps writing while degraded (seq $s1 -> $s2)"
 else bad "guest stalled while degraded (seq '$s1' -> '$s2')"; fi
-on node2 1 "drbdadm primary $RES" && has "UpToDate data" &&
+on node2 0 "! drbdadm primary $RES" && has "UpToDate data" &&
 	ok "node2's outdated copy cannot be promoted" || bad "outdated copy promoted"
 drbd_link restore
 t=$SECONDS
