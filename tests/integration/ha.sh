@@ -46,6 +46,7 @@ until_on node2 60 "corosync-quorumtool -s | grep -qE 'Total votes: +3'" &&
 # and ramdisk are on node1 only, as an operator's files would be: the image
 # store must bring them to node2.
 on node2 0 "rm -f $DISK; rm -rf /var/lib/xenrack/guest /var/lib/xenrack/images"
+"$here/lab-netbsd.sh" node1 --no-create >"$out" 2>&1 || bad "the test guest on node1"
 if on node1 0 "mkdir -p /root/ha && cp /var/lib/xenrack/guest/* /root/ha/ &&
 	sed -e '/^autorestart/d' -e 's|/var/lib/xenrack/guest/|/root/ha/|' /etc/xen/NetBSD.cfg >/etc/xen/NetBSD-ha.cfg &&
 	echo 'autorestart = True' >>/etc/xen/NetBSD-ha.cfg && clusterctl create /etc/xen/NetBSD-ha.cfg" &&
@@ -59,7 +60,8 @@ if [ -n "$sums" ] && on node2 0 "for s in $(echo $sums); do sha256sum /var/lib/x
 else bad "images on node2"; fi
 until_on node2 30 "clusterctl nodes | grep -q '^node1 .* yes  *NetBSD\$'" &&
 	ok "node2's table: node1 runs NetBSD" || bad "domain table on node2"
-on node2 1 "clusterctl create /etc/xen/NetBSD.cfg" && has "domain 'NetBSD' already exists on node1" &&
+on node2 1 "printf 'name = \"NetBSD\"\\nkernel = \"/etc/hostname\"\\nmemory = 64\\n' >/tmp/NetBSD-dup.cfg &&
+	clusterctl create /tmp/NetBSD-dup.cfg" && has "domain 'NetBSD' already exists on node1" &&
 	ok "NetBSD refused on node2: names are unique in the cluster" || bad "unique name"
 until_on node1 120 "timeout 3 clusterctl console NetBSD | grep -q 'seq=[3-9]'" || bad "guest writing"
 
