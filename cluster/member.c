@@ -330,7 +330,7 @@ int clu_fence_peer(struct clu_daemon *d, const char *res)
 	const struct clu_node *peer;
 	enum ha_fence f, said = HA_FP_ASK;
 	quorum_handle_t q = 0;
-	bool connected = false, told_down = false;
+	bool connected = false, told_down = false, said_quorate = false;
 	char err[CTL_ERR_LEN] = "", said_err[CTL_ERR_LEN] = "", role[16] = "", disk[24] = "";
 	struct st_res r;
 	int fd = -1;
@@ -383,12 +383,14 @@ int clu_fence_peer(struct clu_daemon *d, const char *res)
 			}
 		}
 		if (f == HA_FP_WAIT) {
-			if (said != f)
+			/* Said again when the reason changes: quorum lost or back. */
+			if (said != f || said_quorate != view.quorate)
 				log_warn("fence-peer %s: %s; I/O stays frozen", res,
 					 !view.quorate ? "this node is not quorate: it waits for "
 					 "quorum, or for its watchdog to reset it"
 					 : "the peer's copy is not outdated yet");
 			said = f;
+			said_quorate = view.quorate;
 			continue;
 		}
 		break;
