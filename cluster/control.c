@@ -278,7 +278,7 @@ int clu_domain_load(const struct clu_daemon *d, const char *name, char **file,
 static int send_images(struct clu_daemon *d, struct hv_domain *dom,
 		       const struct st_res *disks, size_t ndisks, char *err)
 {
-	bool ha = dom->autorestart || dom->on_crash == HV_ACT_RESTART;
+	bool ha = hv_domain_is_ha(dom);
 	const char *peer = NULL;
 	size_t i;
 

@@ -454,7 +454,7 @@ static struct json_object *own_table(struct clu_member *m, const struct hv_domin
 			hv_domain_init(&dom);
 			hv_diag_init(&diag, file);
 			if (!hv_domain_parse(&dom, text, strlen(text), &diag))
-				ha = dom.autorestart || dom.on_crash == HV_ACT_RESTART;
+				ha = hv_domain_is_ha(&dom);
 			hv_diag_dispose(&diag);
 			hv_domain_dispose(&dom);
 			json_object_object_add(o, "file", json_object_new_string(file));

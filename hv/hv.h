@@ -192,6 +192,12 @@ int hv_domain_from_cfg(struct hv_domain *dom, struct hv_cfg *cfg,
 int hv_domain_parse(struct hv_domain *dom, const char *text, size_t len,
 		    struct hv_diag *diag);
 
+/** hv_domain_is_ha - restarted elsewhere when its node is lost (docs/ha.md) */
+static inline bool hv_domain_is_ha(const struct hv_domain *dom)
+{
+	return dom->autorestart || dom->on_crash == HV_ACT_RESTART;
+}
+
 /** hv_domain_cmdline - the kernel command line (cmdline, or root= + extra); caller frees */
 char *hv_domain_cmdline(const struct hv_domain *dom);
 
