@@ -184,11 +184,27 @@ void xr_last_line(const char *text, char *out, size_t len)
 	snprintf(out, len, "%.*s", (int)(end - start), start);
 }
 
+int xr_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t r = write(fd, p, len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		p += r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
 int xr_write_atomic(const char *dir, const char *name, const void *data,
 		     size_t len, mode_t mode)
 {
 	char *tmp = NULL, *dst = NULL;
-	const char *p = data;
 	int fd = -1, rc = 0;
 
 	if (asprintf(&tmp, "%s/.%s.tmp", dir, name) < 0) {
@@ -210,18 +226,9 @@ int xr_write_atomic(const char *dir, const char *name, const void *data,
 		rc = -errno;
 		goto out;
 	}
-	while (len) {
-		ssize_t r = write(fd, p, len);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = -errno;
-			goto out;
-		}
-		p += r;
-		len -= (size_t)r;
-	}
+	rc = xr_write_all(fd, data, len);
+	if (rc)
+		goto out;
 	if (fsync(fd)) {
 		rc = -errno;
 		goto out;

@@ -43,6 +43,9 @@ const char *xr_json_str(struct json_object *o, const char *key, size_t max,
 #define XR_RUN_MAX_ARGS 32
 int xr_run(const char *const argv[], char *out, size_t outlen);
 
+/** xr_write_all - write all @len bytes to @fd, again after EINTR; 0 or -errno */
+int xr_write_all(int fd, const void *data, size_t len);
+
 /**
  * xr_write_atomic - write @dir/@name through a temporary file, fsync and
  * rename, created with @mode; the directory is synced too

@@ -15,6 +15,7 @@
 
 #include "image.h"
 #include "storage.h"
+#include "util.h"
 
 const char *img_dir = "/var/lib/xenrack/images";
 
@@ -90,17 +91,9 @@ static int hash_copy(int in, int out, const char *what, char sha[IMG_SHA_LEN + 1
 			goto out;
 		}
 		EVP_DigestUpdate(ctx, buf, (size_t)n);
-		for (ssize_t done = 0; out >= 0 && done < n;) {
-			ssize_t w = write(out, buf + done, (size_t)(n - done));
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				rc = -errno;
-				st_errf(err, "image store %s: %s", img_dir, strerror(errno));
-				goto out;
-			}
-			done += w;
+		if (out >= 0 && (rc = xr_write_all(out, buf, (size_t)n))) {
+			st_errf(err, "image store %s: %s", img_dir, strerror(-rc));
+			goto out;
 		}
 	}
 	EVP_DigestFinal_ex(ctx, md, NULL);
@@ -111,6 +104,18 @@ out:
 	EVP_MD_CTX_free(ctx);
 	free(buf);
 	return rc;
+}
+
+/* The store's directory, made when it is not there yet. */
+static int make_store(char *err)
+{
+	if (mkdir(img_dir, 0755) && errno != EEXIST) {
+		int rc = -errno;
+
+		st_errf(err, "image store %s: %s", img_dir, strerror(errno));
+		return rc;
+	}
+	return 0;
 }
 
 /* Give the file @tmp (open as @fd) its name in the store, read-only. */
@@ -147,9 +152,8 @@ int img_store_file(const char *path, char sha[IMG_SHA_LEN + 1], uint64_t *size,
 		close(in);
 		return -EINVAL;
 	}
-	if (mkdir(img_dir, 0755) && errno != EEXIST) {
-		rc = -errno;
-		st_errf(err, "image store %s: %s", img_dir, strerror(errno));
+	rc = make_store(err);
+	if (rc) {
 		close(in);
 		return rc;
 	}
@@ -221,11 +225,9 @@ int img_receive(const char *sha, uint64_t size, uint64_t offset, const void *dat
 			len, (unsigned long long)offset, (unsigned long long)size);
 		return -EINVAL;
 	}
-	if (mkdir(img_dir, 0755) && errno != EEXIST) {
-		rc = -errno;
-		st_errf(err, "image store %s: %s", img_dir, strerror(errno));
+	rc = make_store(err);
+	if (rc)
 		return rc;
-	}
 	snprintf(part, sizeof(part), "%s/.sha256-%s.part", img_dir, sha);
 	fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC | (offset == 0 ? O_TRUNC : 0), 0600);
 	if (fd < 0) {
@@ -239,18 +241,14 @@ int img_receive(const char *sha, uint64_t size, uint64_t offset, const void *dat
 		rc = -EPROTO;
 		goto drop;
 	}
-	for (size_t done = 0; done < len;) {
-		ssize_t w = pwrite(fd, (const char *)data + done, len - done,
-				   (off_t)(offset + done));
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			rc = -errno;
-			st_errf(err, "image store %s: %s", img_dir, strerror(errno));
-			goto drop;
-		}
-		done += (size_t)w;
+	/* The piece goes at the end: the file holds exactly @offset bytes. */
+	if (lseek(fd, (off_t)offset, SEEK_SET) < 0)
+		rc = -errno;
+	else
+		rc = xr_write_all(fd, data, len);
+	if (rc) {
+		st_errf(err, "image store %s: %s", img_dir, strerror(-rc));
+		goto drop;
 	}
 	if (offset + len < size) {
 		close(fd);
