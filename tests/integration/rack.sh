@@ -25,12 +25,15 @@ IMAGES=$top/build/appliance
 NET=10.99.0
 PORT=8080
 NODE_MEM=${RACK_NODE_MEM:-2048}
-# No FSGSBASE, AVX or compacted XSAVE: with them, Xen PV domains under QEMU
-# 7.2's TCG now and then saw their registers or thread pointer go wrong: a
-# guest's busybox died in malloc at the same instruction (NULL + 8) in about
-# one start of six, and a TLS record between Dom0s failed its MAC.  Without
-# them: none in 16 starts and 48 cross-node calls (docs/ha.md).
-CPU=${RACK_CPU:-max,-smap,-smep,-fsgsbase,-avx,-avx2,-fma,-f16c,-vaes,-vpclmulqdq,-xsavec,-xsaves}
+# No XSAVE at all (Xen then saves vCPU state with FXSAVE), nor FSGSBASE or
+# AVX: with XSAVE, Xen PV domains under QEMU 7.2's TCG now and then found
+# their SSE registers changed across a context switch.  That was every
+# "memory corruption" seen in the rack: a guest's busybox dying in malloc,
+# clusterd's heap, and TLS records failing their MAC between Dom0s, which
+# a migration stream (AES-GCM on every byte, while other processes run)
+# hit within its first 2 MiB every time.  Without XSAVE: none (docs/ha.md,
+# docs/migration.md).
+CPU=${RACK_CPU:-max,-smap,-smep,-fsgsbase,-avx,-avx2,-fma,-f16c,-vaes,-vpclmulqdq,-xsave,-xsaveopt,-xsavec,-xsaves}
 BOOT_TIMEOUT=${RACK_BOOT_TIMEOUT:-900}
 
 die() { echo "rack: $*" >&2; exit 1; }
