@@ -507,38 +507,46 @@ fail:
 	return rc;
 }
 
-int xr_tls_send(SSL *ssl, uint16_t type, struct json_object *body,
-		int timeout_ms, char *err)
+int xr_tls_write(SSL *ssl, const void *buf, size_t len, int timeout_ms, char *err)
 {
 	int64_t deadline = deadline_of(timeout_ms);
-	char why[CTL_ERR_LEN], *buf;
-	size_t len, n;
+	char why[CTL_ERR_LEN];
 	int rc, want = 0;
+	size_t n;
 
-	rc = ctl_encode(type, body, &buf, &len, err);
-	if (rc)
-		return rc;
 	for (;;) {
 		ERR_clear_error();
 		errno = 0;
 		/* no partial writes: a retry repeats the same call until all is sent */
 		if (SSL_write_ex(ssl, buf, len, &n) == 1)
-			break;
+			return 0;
 		rc = ssl_fail(SSL_get_error(ssl, 0), &want, why);
 		if (rc == -EAGAIN)
 			rc = wait_ssl(ssl, want, deadline);
 		else if (!rc)
 			rc = -EPIPE;
 		if (rc == -ETIMEDOUT)
-			snprintf(err, CTL_ERR_LEN, "sending a message: timed out after %d ms",
-				 timeout_ms);
+			snprintf(err, CTL_ERR_LEN, "sending: timed out after %d ms", timeout_ms);
 		else if (rc == -EPIPE)
-			snprintf(err, CTL_ERR_LEN, "sending a message: connection closed");
+			snprintf(err, CTL_ERR_LEN, "sending: connection closed");
 		else if (rc)
-			snprintf(err, CTL_ERR_LEN, "sending a message: %.200s", why);
+			snprintf(err, CTL_ERR_LEN, "sending: %.200s", why);
 		if (rc)
-			break;
+			return rc;
 	}
+}
+
+int xr_tls_send(SSL *ssl, uint16_t type, struct json_object *body,
+		int timeout_ms, char *err)
+{
+	size_t len;
+	char *buf;
+	int rc;
+
+	rc = ctl_encode(type, body, &buf, &len, err);
+	if (rc)
+		return rc;
+	rc = xr_tls_write(ssl, buf, len, timeout_ms, err);
 	free(buf);
 	return rc;
 }
@@ -602,4 +610,37 @@ void xr_tls_close(SSL *ssl)
 	SSL_free(ssl);
 	if (fd >= 0)
 		close(fd);
+}
+
+int xr_tls_read(SSL *ssl, void *buf, size_t len, int timeout_ms, char *err)
+{
+	int64_t deadline = deadline_of(timeout_ms);
+	struct tls_src s = { .ssl = ssl };
+	size_t got = 0;
+	ssize_t n;
+	int rc;
+
+	while (got < len) {
+		n = tls_read(&s, (char *)buf + got, len - got);
+		if (n > 0) {
+			got += (size_t)n;
+			continue;
+		}
+		if (n == 0) {
+			snprintf(err, CTL_ERR_LEN, got ? "connection closed after %zu of %zu bytes"
+				 : "connection closed", got, len);
+			return -EPIPE;
+		}
+		if (n != -EAGAIN) {
+			snprintf(err, CTL_ERR_LEN, "reading: %.200s", s.why);
+			return (int)n;
+		}
+		rc = wait_ssl(ssl, s.want, deadline);
+		if (rc) {
+			snprintf(err, CTL_ERR_LEN, rc == -ETIMEDOUT ? "reading: timed out after %d ms"
+				 : "reading: poll failed (%d)", timeout_ms);
+			return rc;
+		}
+	}
+	return 0;
 }

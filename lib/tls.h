@@ -111,6 +111,20 @@ int xr_tls_recv(SSL *ssl, uint16_t *type, struct json_object **body,
 		int timeout_ms, char *err);
 
 /**
+ * xr_tls_write - write @len bytes as they are (a stream's own framing)
+ * Return: 0; -ETIMEDOUT; -EPIPE when the peer closed; -ECONNABORTED for a
+ * TLS failure; another negative errno.
+ */
+int xr_tls_write(SSL *ssl, const void *buf, size_t len, int timeout_ms, char *err);
+
+/**
+ * xr_tls_read - read exactly @len bytes
+ * Return: 0; -EPIPE when the peer closed first (@err says after how many
+ * bytes); -ETIMEDOUT; -ECONNABORTED or -EILSEQ as xr_tls_recv().
+ */
+int xr_tls_read(SSL *ssl, void *buf, size_t len, int timeout_ms, char *err);
+
+/**
  * xr_tls_close - end the session, free it and close its socket
  * @ssl: the session, or NULL
  *
