@@ -14,6 +14,7 @@ struct json_object;
 struct pollfd;
 struct clu_member;
 struct ssl_ctx_st;
+struct ssl_st;
 struct st_res;
 
 #define CLU_MAX_CLIENTS 32
@@ -95,6 +96,11 @@ void clu_member_close(struct clu_daemon *d, size_t running);
  */
 int clu_domain_create(struct clu_daemon *d, const char *file, const char *text,
 		      const char *peer, struct json_object *reply, char *err);
+/** clu_domain_keep - keep the config @name was created from (for HA) */
+void clu_domain_keep(const struct clu_daemon *d, const char *name, const char *file,
+		     const char *text);
+/** clu_domain_forget - it runs elsewhere now: the config kept here goes */
+void clu_domain_forget(const struct clu_daemon *d, const char *name);
 /** clu_domain_load - the file name and config a domain was created from */
 int clu_domain_load(const struct clu_daemon *d, const char *name, char **file,
 		    char **text);
@@ -128,6 +134,12 @@ int clu_peer_listen(void);
 void clu_peer_accept(struct clu_daemon *d, int lfd);
 /** clu_peer_serve - serve the one request of the peer connected on @fd */
 void clu_peer_serve(struct clu_daemon *d, int fd);
+/**
+ * clu_spawn - run a fresh clusterd with arguments @extra (NULL-ended) and
+ * this daemon's own, keeping descriptor @fd open for it
+ * Return: its pid, tracked with the peer children; or a negative errno.
+ */
+pid_t clu_spawn(struct clu_daemon *d, int fd, const char *const extra[]);
 /** clu_peer_reap - collect the children that have finished */
 void clu_peer_reap(struct clu_daemon *d);
 /**
@@ -206,6 +218,21 @@ void clu_control_refuse(int fd, int rc, const char *err);
  * Return: as clu_control_dispatch(); -EPIPE when the client hung up.
  */
 int clu_control_serve(struct clu_daemon *d, int fd);
+
+/* ---- migrate.c: clusterctl migrate, here and through other nodes ---- */
+
+/**
+ * clu_migrate_request - CTL_MIGRATE from a client on @fd
+ * Return: 1 when a worker process has taken the client over (it sends the
+ * progress and the reply); else 0 or an error for the reply, as a handler.
+ */
+int clu_migrate_request(struct clu_daemon *d, int fd, struct json_object *req,
+			struct json_object *reply, char *err);
+/** clu_migrate_worker - clusterd --migrate-out FD: the worker's whole life */
+int clu_migrate_worker(struct clu_daemon *d, int fd, const char *request, const char *via);
+/** clu_migrate_for_peer - CTL_PEER_MIGRATE: migrate from here for @from */
+void clu_migrate_for_peer(struct clu_daemon *d, struct ssl_st *ssl, const char *from,
+			  struct json_object *req);
 
 /**
  * clu_console_relay - connect the terminal to a domain console

@@ -621,6 +621,200 @@ static int cmd_nodes(int argc, char **argv)
 	return 0;
 }
 
+/* ---- migrate ---- */
+
+/* "50M": bytes per second, with K, M or G as powers of 1024. */
+static int parse_rate(const char *s, int64_t *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+	double mul = 1;
+
+	if (end == s || v <= 0)
+		return -1;
+	switch (*end) {
+	case 'K': case 'k': mul = 1024; end++; break;
+	case 'M': case 'm': mul = 1024 * 1024; end++; break;
+	case 'G': case 'g': mul = 1024.0 * 1024 * 1024; end++; break;
+	default: break;
+	}
+	if (*end || v * mul < 4096 || v * mul > (double)(INT64_C(1) << 40))
+		return -1;
+	*out = (int64_t)(v * mul);
+	return 0;
+}
+
+static int parse_count(const char *s, long lo, long hi, int64_t *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static double mib(int64_t bytes)
+{
+	return (double)bytes / (1 << 20);
+}
+
+static void print_progress(struct json_object *p)
+{
+	const char *ev = jstr(p, "event", "");
+
+	if (!strcmp(ev, "message")) {
+		printf("  %s\n", jstr(p, "message", ""));
+	} else if (!strcmp(ev, "round")) {
+		struct json_object *rate;
+
+		printf("  round %2lld: %7lld pages dirty", (long long)jint(p, "round"),
+		       (long long)jint(p, "dirty_pages"));
+		if (json_object_object_get_ex(p, "rate_mib_s", &rate))
+			printf(", %6.1f MiB/s, downtime %5lld ms, ETA %.1f s",
+			       json_object_get_double(rate),
+			       (long long)jint(p, "projected_downtime_ms"),
+			       (double)jint(p, "eta_ms") / 1000);
+		printf(", %7.1f MiB sent", mib(jint(p, "sent_bytes")));
+		if (jint(p, "cap_pct"))
+			printf(", capped at %lld%%", (long long)jint(p, "cap_pct"));
+		if (strcmp(jstr(p, "decision", "continue"), "continue"))
+			printf(": %s", jstr(p, "decision", ""));
+		putchar('\n');
+	}
+	fflush(stdout);
+}
+
+static int cmd_migrate(int argc, char **argv)
+{
+	static const struct timeval long_wait = { .tv_sec = 1800 };
+	struct json_object *body = json_object_new_object(), *msg = NULL;
+	const char *name = NULL, *to = NULL, *cancel = NULL;
+	bool json = false;
+	char err[CTL_ERR_LEN];
+	uint16_t type;
+	int64_t n;
+	int fd, rc;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "--json")) {
+			json = true;
+		} else if (!strcmp(a, "--compress")) {
+			json_object_object_add(body, "compress", json_object_new_boolean(1));
+		} else if (!strcmp(a, "--no-throttle")) {
+			json_object_object_add(body, "throttle", json_object_new_boolean(0));
+		} else if (!strcmp(a, "--cancel") && val) {
+			cancel = val;
+			i++;
+		} else if (!strcmp(a, "--downtime-ms") && val) {
+			if (parse_count(val, 1, 60000, &n))
+				goto bad_value;
+			json_object_object_add(body, "downtime_ms", json_object_new_int64(n));
+			i++;
+		} else if (!strcmp(a, "--max-rounds") && val) {
+			if (parse_count(val, 1, 1000, &n))
+				goto bad_value;
+			json_object_object_add(body, "max_rounds", json_object_new_int64(n));
+			i++;
+		} else if (!strcmp(a, "--bandwidth") && val) {
+			if (parse_rate(val, &n))
+				goto bad_value;
+			json_object_object_add(body, "bandwidth", json_object_new_int64(n));
+			i++;
+		} else if (!strcmp(a, "--fault") && val) {
+			json_object_object_add(body, "fault", json_object_new_string(val));
+			i++;
+		} else if (a[0] == '-') {
+			json_object_put(body);
+			return usage_error(val || strncmp(a, "--", 2) ? "unknown option %s"
+					   : "%s needs a value", a);
+		} else if (!name) {
+			name = a;
+		} else if (!to) {
+			to = a;
+		} else {
+			json_object_put(body);
+			return usage_error("unexpected argument %s", a);
+		}
+		continue;
+bad_value:
+		json_object_put(body);
+		return usage_error("%s %s: expected %s", a, val,
+				   !strcmp(a, "--bandwidth") ? "bytes per second, as 50M or 1G"
+				   : !strcmp(a, "--downtime-ms") ? "milliseconds, 1 to 60000"
+				   : "a number of rounds, 1 to 1000");
+	}
+	if (cancel) {
+		json_object_put(body);
+		if (name)
+			return usage_error("--cancel takes only the domain's NAME");
+		body = name_body(cancel);
+		json_object_object_add(body, "cancel", json_object_new_boolean(1));
+		msg = request(CTL_MIGRATE, body, NULL, false, NULL);
+		if (!msg)
+			return 1;
+		printf("Asked %s to stop migrating %s; it resumes there\n",
+		       jstr(msg, "node", "its node"), cancel);
+		json_object_put(msg);
+		return 0;
+	}
+	if (!name || !to) {
+		json_object_put(body);
+		return usage_error("expected a domain NAME and the NODE to move it to");
+	}
+	json_object_object_add(body, "name", json_object_new_string(name));
+	json_object_object_add(body, "to", json_object_new_string(to));
+	fd = connect_daemon();
+	if (fd < 0) {
+		json_object_put(body);
+		return 1;
+	}
+	/* Progress comes each round; a round of a large guest takes long. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &long_wait, sizeof(long_wait));
+	rc = ctl_send(fd, CTL_MIGRATE, body, -1);
+	json_object_put(body);
+	if (!json && !rc)
+		printf("Migrating %s to %s\n", name, to);
+	while (!rc) {
+		rc = ctl_recv(fd, &type, &msg, NULL, err);
+		if (rc)
+			break;
+		if (json)
+			puts(json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN |
+							    JSON_C_TO_STRING_NOSLASHESCAPE));
+		if (type == CTL_REPLY)
+			break;
+		if (!json)
+			print_progress(msg);
+		json_object_put(msg);
+		msg = NULL;
+	}
+	close(fd);
+	if (rc) {
+		fprintf(stderr, "clusterctl: migrate %s: %s\n", name,
+			rc == -EPIPE ? "clusterd closed the connection without a reply"
+			: rc == -EAGAIN ? "no word from clusterd for 30 minutes" : err);
+		return 1;
+	}
+	if (!jbool(msg, "ok")) {
+		fprintf(stderr, "clusterctl: migrate %s: %s\n", name, jstr(msg, "error", "failed"));
+		json_object_put(msg);
+		return 1;
+	}
+	if (!json)
+		printf("%s runs on %s: %.1f s in all, downtime %lld ms (%lld of it the "
+		       "restore there), %.1f MiB sent (%.1f MiB of stream), %lld rounds\n",
+		       name, jstr(msg, "node", to), (double)jint(msg, "total_ms") / 1000,
+		       (long long)jint(msg, "downtime_ms"), (long long)jint(msg, "restore_ms"),
+		       mib(jint(msg, "sent_bytes")), mib(jint(msg, "stream_bytes")),
+		       (long long)jint(msg, "rounds"));
+	json_object_put(msg);
+	return 0;
+}
+
 static int cmd_help(int argc, char **argv);
 
 static const struct cmd cmds[] = {
@@ -632,6 +826,9 @@ static const struct cmd cmds[] = {
 	{ "disks", cmd_disks, "[--json] [NAME]", "disks on this node and their replication state" },
 	{ "nodes", cmd_nodes, "[--json]", "the cluster's nodes: membership, quorum, domains" },
 	{ "delete", cmd_delete, "NAME", "remove a stopped domain's disk resources (data files stay)" },
+	{ "migrate", cmd_migrate, "[--downtime-ms MS] [--bandwidth RATE] [--compress] "
+	  "[--no-throttle] [--max-rounds N] [--json] NAME NODE | --cancel NAME",
+	  "move a running domain to NODE live" },
 	{ "shutdown", cmd_shutdown, "[-w] NAME", "ask a domain to shut down (-w: wait until it has)" },
 	{ "destroy", cmd_destroy, "NAME", "stop a domain at once" },
 	{ "pause", cmd_pause, "NAME", "pause a domain" },

@@ -25,6 +25,7 @@
 #include "ctl.h"
 #include "log.h"
 #include "image.h"
+#include "mig.h"
 #include "storage.h"
 #include "tls.h"
 #include "util.h"
@@ -201,6 +202,7 @@ static void watch_domains(struct clu_daemon *d, char *last, size_t len)
 	}
 	clu_member_tick(d, v, n);
 	free(v);
+	mig_reap(d);
 }
 
 /* The node list and this node's certificate, when enrolled. */
@@ -259,6 +261,10 @@ int main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 'D' },
 		{ "serve-peer", required_argument, NULL, 'P' },
 		{ "fence-peer", required_argument, NULL, 'F' },
+		{ "migrate-out", required_argument, NULL, 'M' },
+		{ "migrate-save", required_argument, NULL, 'X' },
+		{ "request", required_argument, NULL, 'R' },
+		{ "via", required_argument, NULL, 'V' },
 		{ "watchdog", required_argument, NULL, 'W' },
 		{ "watchdog-device", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
@@ -267,7 +273,8 @@ int main(int argc, char **argv)
 	const char *sock_path = getenv("XENRACK_SOCKET");
 	const char *hv_name = "libxl";
 	char doms_seen[4096] = "\001";	/* nothing seen yet */
-	int pfd, serve_fd = -1, watchdog = CLU_WATCHDOG_S;
+	int pfd, serve_fd = -1, migrate_fd = -1, watchdog = CLU_WATCHDOG_S;
+	const char *mig_req = NULL, *mig_via = NULL, *mig_save = NULL;
 	const char *watchdog_dev = "/dev/watchdog", *fence_res = NULL;
 	struct clu_daemon d = { .cert_dir = XR_TLS_DIR };
 	struct client clients[CLU_MAX_CLIENTS];
@@ -290,6 +297,10 @@ int main(int argc, char **argv)
 		case 'C': d.cert_dir = optarg; break;
 		case 'P': serve_fd = atoi(optarg); break;
 		case 'F': fence_res = optarg; break;
+		case 'M': migrate_fd = atoi(optarg); break;
+		case 'X': mig_save = optarg; break;
+		case 'R': mig_req = optarg; break;
+		case 'V': mig_via = optarg; break;
 		case 'w': watchdog_dev = optarg; break;
 		case 'W': {
 			char *end;
@@ -333,6 +344,24 @@ int main(int argc, char **argv)
 			return 1;
 		clu_peer_serve(&d, serve_fd);
 		return 0;
+	}
+	if (mig_save) {
+		/* A migration's save process (migrate/save.c). */
+		struct json_object *o = json_tokener_parse(mig_save), *v;
+		int dfd = json_object_object_get_ex(o, "data_fd", &v) ? json_object_get_int(v) : -1;
+		int cfd = json_object_object_get_ex(o, "ctl_fd", &v) ? json_object_get_int(v) : -1;
+
+		json_object_put(o);
+		if (dfd < 0 || cfd < 0)
+			return 2;
+		return mig_save_main(mig_save, dfd, cfd);
+	}
+	if (migrate_fd >= 0 && mig_req) {
+		/* A migration's worker, handed the client by the daemon (migrate.c). */
+		signal(SIGPIPE, SIG_IGN);
+		if (load_peers(&d))
+			return 1;
+		return clu_migrate_worker(&d, migrate_fd, mig_req, mig_via);
 	}
 	if (fence_res) {
 		/* DRBD's fence-peer handler (appliance/drbd-fence-peer). */

@@ -208,8 +208,8 @@ static void domain_record_dir(const struct clu_daemon *d, char *out, size_t len)
 
 /* Keep the config a domain was created from: the HA announcement and a
  * restart elsewhere need it. */
-static void save_domain_record(const struct clu_daemon *d, const char *name,
-			       const char *file, const char *text)
+void clu_domain_keep(const struct clu_daemon *d, const char *name, const char *file,
+		     const char *text)
 {
 	struct json_object *o = json_object_new_object();
 	char dir[PATH_MAX], fname[HV_NAME_MAX + 8];
@@ -231,6 +231,15 @@ static void save_domain_record(const struct clu_daemon *d, const char *name,
 		log_err("%s/%s: %s; %s cannot be restarted elsewhere", dir, fname,
 			strerror(-rc), name);
 	json_object_put(o);
+}
+
+void clu_domain_forget(const struct clu_daemon *d, const char *name)
+{
+	char dir[PATH_MAX], path[PATH_MAX + HV_NAME_MAX + 8];
+
+	domain_record_dir(d, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/%s.json", dir, name);
+	unlink(path);
 }
 
 int clu_domain_load(const struct clu_daemon *d, const char *name, char **file,
@@ -357,7 +366,7 @@ int clu_domain_create(struct clu_daemon *d, const char *file, const char *text,
 		clu_disks_abort(d, disks, ndisks);
 		goto out;
 	}
-	save_domain_record(d, dom.name, file, cfg);
+	clu_domain_keep(d, dom.name, file, cfg);
 	log_info("created domain %s (id %u) from %s", dom.name, domid, file);
 	json_object_object_add(reply, "name", json_object_new_string(dom.name));
 	json_object_object_add(reply, "id", json_object_new_int64(domid));
@@ -585,6 +594,7 @@ static const handler_fn handlers[CTL_TYPE_MAX] = {
 	[CTL_DISKS] = h_disks,
 	[CTL_DELETE] = h_delete,
 	[CTL_NODES] = h_nodes,
+	[CTL_MIGRATE] = NULL,	/* clu_migrate_request(): it may hand the client on */
 };
 
 void clu_reply_status(struct json_object *reply, int rc, const char *err)
@@ -617,14 +627,22 @@ int clu_control_dispatch(struct clu_daemon *d, int fd, uint16_t type,
 	int pass_fd = -1;
 	int rc;
 
-	if (type >= CTL_TYPE_MAX || !handlers[type]) {
+	if (type >= CTL_TYPE_MAX || (!handlers[type] && type != CTL_MIGRATE)) {
 		snprintf(err, sizeof(err), "message type %u is not a request", type);
 		clu_control_refuse(fd, -EPROTO, err);
 		return -EPROTO;
 	}
 	log_debug("clu", "request %s", ctl_type_name(type));
 	reply = json_object_new_object();
-	rc = handlers[type](d, req, reply, &pass_fd, err);
+	if (type == CTL_MIGRATE) {
+		rc = clu_migrate_request(d, fd, req, reply, err);
+		if (rc == 1) {	/* a worker has the client now */
+			json_object_put(reply);
+			return -EINPROGRESS;
+		}
+	} else {
+		rc = handlers[type](d, req, reply, &pass_fd, err);
+	}
 	clu_reply_status(reply, rc, err);
 	rc = ctl_send(fd, CTL_REPLY, reply, pass_fd);
 	if (pass_fd >= 0)

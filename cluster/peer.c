@@ -26,6 +26,7 @@
 #include "clu.h"
 #include "ctl.h"
 #include "log.h"
+#include "mig.h"
 #include "storage.h"
 #include "tls.h"
 #include "util.h"
@@ -187,7 +188,7 @@ static struct json_object *forward_local(struct clu_daemon *d, struct json_objec
 					 char *err)
 {
 	static const uint16_t allowed[] = { CTL_LIST, CTL_SHUTDOWN, CTL_DESTROY,
-					    CTL_PAUSE, CTL_UNPAUSE };
+					    CTL_PAUSE, CTL_UNPAUSE, CTL_MIGRATE };
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct json_object *v, *body, *reply = NULL;
 	struct timeval tv = { .tv_sec = 60 };
@@ -204,8 +205,12 @@ static struct json_object *forward_local(struct clu_daemon *d, struct json_objec
 	type = (uint16_t)json_object_get_int(v);
 	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]) && allowed[i] != type; i++)
 		;
+	/* A migration is started with CTL_PEER_MIGRATE; only its cancel is
+	 * a one-reply request. */
 	if (i == sizeof(allowed) / sizeof(allowed[0]) ||
-	    (int64_t)type != json_object_get_int64(v)) {
+	    (int64_t)type != json_object_get_int64(v) ||
+	    (type == CTL_MIGRATE && (!json_object_object_get_ex(body, "cancel", &v) ||
+				     !json_object_get_boolean(v)))) {
 		st_errf(err, "request type %" PRId64 " cannot be forwarded", json_object_get_int64(v));
 		return NULL;
 	}
@@ -258,6 +263,15 @@ void clu_peer_serve(struct clu_daemon *d, int fd)
 		st_errf(err, "node %s is not a peer of %s in this cluster",
 			 peer, d->node);
 		rc = -EACCES;
+	} else if (type == CTL_PEER_MIGRATE_IN || type == CTL_PEER_MIGRATE) {
+		/* A session of its own: it replies, and more. */
+		if (type == CTL_PEER_MIGRATE_IN)
+			mig_receive(d, ssl, peer, req);
+		else
+			clu_migrate_for_peer(d, ssl, peer, req);
+		json_object_put(req);
+		xr_tls_close(ssl);
+		return;
 	} else if (type == CTL_PEER_FORWARD) {
 		reply = forward_local(d, req, err);
 		rc = reply ? 0 : -EIO;
@@ -281,38 +295,30 @@ void clu_peer_serve(struct clu_daemon *d, int fd)
 	xr_tls_close(ssl);
 }
 
-void clu_peer_accept(struct clu_daemon *d, int lfd)
+pid_t clu_spawn(struct clu_daemon *d, int fd, const char *const extra[])
 {
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	pid_t pid;
 
-	if (fd < 0)
-		return;
 	if (d->nchildren >= CLU_MAX_CHILDREN) {
-		log_warn("peer: %d requests already being served; refusing one",
-			 CLU_MAX_CHILDREN);
-		close(fd);
-		return;
+		log_warn("%d requests already being served; refusing one", CLU_MAX_CHILDREN);
+		return -EAGAIN;
 	}
 	pid = fork();
 	if (pid < 0) {
-		log_err("peer: fork: %s", strerror(errno));
-		close(fd);
-		return;
+		log_err("fork: %s", strerror(errno));
+		return -errno;
 	}
 	if (pid == 0) {
-		char fdstr[16];
-		const char *argv[16];
+		const char *argv[24];
 		sigset_t none;
 		int i = 0;
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		fcntl(fd, F_SETFD, 0);	/* the one descriptor it keeps */
-		snprintf(fdstr, sizeof(fdstr), "%d", fd);
 		argv[i++] = "clusterd";
-		argv[i++] = "--serve-peer";
-		argv[i++] = fdstr;
+		while (*extra && i < 12)
+			argv[i++] = *extra++;
 		argv[i++] = "-n";
 		argv[i++] = d->node;
 		argv[i++] = "-s";
@@ -327,11 +333,23 @@ void clu_peer_accept(struct clu_daemon *d, int lfd)
 			argv[i++] = "--syslog";
 		argv[i] = NULL;
 		execv("/proc/self/exe", (char *const *)(uintptr_t)argv);
-		log_err("peer: cannot exec clusterd --serve-peer: %s", strerror(errno));
+		log_err("cannot exec clusterd %s: %s", argv[1], strerror(errno));
 		_exit(127);
 	}
-	close(fd);
 	d->children[d->nchildren++] = pid;
+	return pid;
+}
+
+void clu_peer_accept(struct clu_daemon *d, int lfd)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	char fdstr[16];
+
+	if (fd < 0)
+		return;
+	snprintf(fdstr, sizeof(fdstr), "%d", fd);
+	clu_spawn(d, fd, (const char *const[]){ "--serve-peer", fdstr, NULL });
+	close(fd);
 }
 
 void clu_peer_reap(struct clu_daemon *d)

@@ -267,4 +267,11 @@ extern const struct hv_ops hv_libxl_ops;
 /** hv_ops_find - the backend called @name ("libxl" or "sim"), or NULL */
 const struct hv_ops *hv_ops_find(const char *name);
 
+/** hv_libxl_logger - libxl's and libxc's messages into our log (log.h) */
+struct xentoollog_logger *hv_libxl_logger(void);
+/** hv_libxl_open_ctx - a libxl context of this process's own, reaping only
+ * its own children; 0 or -ENODEV */
+struct libxl__ctx;
+int hv_libxl_open_ctx(struct libxl__ctx **out);
+
 #endif

@@ -36,7 +36,6 @@ struct watch {
 struct hv_backend {
 	libxl_ctx *ctx;
 	struct hv_crashes crashes[HV_CRASH_SLOTS];	/* crash-loop counts */
-	xentoollog_logger logger;
 	struct watch *watches;
 	size_t nwatches;
 };
@@ -71,7 +70,31 @@ static void xtl_vmessage(xentoollog_logger *lg, xentoollog_level level,
 
 static void xtl_destroy(xentoollog_logger *lg)
 {
-	(void)lg;	/* embedded in struct hv_backend */
+	(void)lg;	/* static */
+}
+
+static xentoollog_logger logger = { .vmessage = xtl_vmessage, .destroy = xtl_destroy };
+
+xentoollog_logger *hv_libxl_logger(void)
+{
+	return &logger;
+}
+
+int hv_libxl_open_ctx(libxl_ctx **out)
+{
+	/* Our processes have children of their own (peer requests,
+	 * drbdadm): libxl must reap only its own, or our waitpid() finds
+	 * them gone. */
+	static const libxl_childproc_hooks hooks = {
+		.chldowner = libxl_sigchld_owner_libxl_always_selective_reap,
+	};
+
+	if (libxl_ctx_alloc(out, LIBXL_VERSION, 0, &logger)) {
+		*out = NULL;
+		return -ENODEV;
+	}
+	libxl_childproc_setmode(*out, &hooks, NULL);
+	return 0;
 }
 
 static void watch_add(struct hv_backend *be, uint32_t domid)
@@ -114,23 +137,12 @@ static int xl_open(struct hv_backend **out, char *err)
 
 	if (!be)
 		return -ENOMEM;
-	be->logger.vmessage = xtl_vmessage;
-	be->logger.destroy = xtl_destroy;
-	rc = libxl_ctx_alloc(&be->ctx, LIBXL_VERSION, 0, &be->logger);
+	rc = hv_libxl_open_ctx(&be->ctx);
 	if (rc) {
 		snprintf(err, HV_ERR_LEN, "cannot open libxl (is this Xen's Dom0, "
 			 "with xenstored running?)");
 		free(be);
 		return -ENODEV;
-	}
-	/* clusterd has children of its own (peer requests, drbdadm): libxl
-	 * must reap only its own, or our waitpid() finds them gone. */
-	{
-		static const libxl_childproc_hooks hooks = {
-			.chldowner = libxl_sigchld_owner_libxl_always_selective_reap,
-		};
-
-		libxl_childproc_setmode(be->ctx, &hooks, NULL);
 	}
 	/* Guests started before we were: watch them too, kill nothing. */
 	info = libxl_list_domain(be->ctx, &n);
@@ -223,6 +235,10 @@ static int xl_list(struct hv_backend *be, struct hv_dominfo **out, size_t *n,
 	}
 	for (i = 0; i < nb; i++) {
 		char *name = libxl_domid_to_name(be->ctx, info[i].domid);
+
+		/* One that came in by migration, or resumed after one. */
+		if (info[i].domid && !info[i].shutdown && !info[i].dying)
+			watch_add(be, info[i].domid);
 
 		snprintf(v[i].name, sizeof(v[i].name), "%s", name ? name : "(null)");
 		free(name);
@@ -334,8 +350,12 @@ static void on_shutdown(struct hv_backend *be, uint32_t domid,
 	const char *name;
 	int rc;
 
-	if (reason == LIBXL_SHUTDOWN_REASON_SUSPEND)
-		return;		/* a save or migration owns it now */
+	if (reason == LIBXL_SHUTDOWN_REASON_SUSPEND) {
+		/* A migration owns it now.  libxl reports one shutdown a watch:
+		 * should it resume here, the next list watches it again. */
+		watch_drop(be, domid);
+		return;
+	}
 	libxl_domain_config_init(&dc);
 	rc = libxl_retrieve_domain_configuration(be->ctx, domid, &dc, NULL);
 	if (rc) {

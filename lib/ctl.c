@@ -25,6 +25,7 @@ static const char *const type_names[CTL_TYPE_MAX] = {
 	[CTL_DISKS] = "disks",
 	[CTL_DELETE] = "delete",
 	[CTL_NODES] = "nodes",
+	[CTL_MIGRATE] = "migrate",
 };
 
 static const char *const peer_type_names[CTL_PEER_MAX - CTL_PEER_CHECK] = {
@@ -34,12 +35,16 @@ static const char *const peer_type_names[CTL_PEER_MAX - CTL_PEER_CHECK] = {
 	[CTL_PEER_FORWARD - CTL_PEER_CHECK] = "peer-forward",
 	[CTL_PEER_OUTDATE - CTL_PEER_CHECK] = "peer-outdate",
 	[CTL_PEER_IMAGE - CTL_PEER_CHECK] = "peer-image",
+	[CTL_PEER_MIGRATE - CTL_PEER_CHECK] = "peer-migrate",
+	[CTL_PEER_MIGRATE_IN - CTL_PEER_CHECK] = "peer-migrate-in",
 };
 
 const char *ctl_type_name(uint16_t type)
 {
 	if (type == CTL_REPLY)
 		return "reply";
+	if (type == CTL_PROGRESS)
+		return "progress";
 	if (type >= CTL_PEER_CHECK && type < CTL_PEER_MAX)
 		return peer_type_names[type - CTL_PEER_CHECK];
 	return type < CTL_TYPE_MAX ? type_names[type] : NULL;

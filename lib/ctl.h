@@ -49,6 +49,7 @@ enum ctl_type {
 	CTL_DISKS,
 	CTL_DELETE,
 	CTL_NODES,
+	CTL_MIGRATE,		/* live-migrate a domain; progress, then the reply */
 	CTL_TYPE_MAX,		/* requests are below this */
 	/* Between nodes only (over TLS, cluster/peer.c); refused locally. */
 	CTL_PEER_CHECK = 0x100,
@@ -57,8 +58,11 @@ enum ctl_type {
 	CTL_PEER_FORWARD,	/* a list or domain request, for the receiver's clusterd */
 	CTL_PEER_OUTDATE,	/* DRBD's fence-peer: outdate your copy of a resource */
 	CTL_PEER_IMAGE,		/* the image store: have you this image? / a piece of it */
+	CTL_PEER_MIGRATE,	/* migrate a domain that runs on you (progress, reply) */
+	CTL_PEER_MIGRATE_IN,	/* the hello of a migration into you (migrate/mig.h) */
 	CTL_PEER_MAX,
 	CTL_REPLY = 0x8000,
+	CTL_PROGRESS,		/* before the reply: how a long request is going */
 };
 
 /** ctl_type_name - "create", "reply"...; NULL for an unknown type */

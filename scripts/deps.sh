@@ -6,11 +6,11 @@
 #   rack    the virtual rack and the appliance build (`make lab`)
 set -euo pipefail
 
-build=(build-essential pkg-config libxen-dev libjson-c-dev libcmocka-dev
+build=(build-essential pkg-config libxen-dev libjson-c-dev libcmocka-dev libzstd-dev
        libmicrohttpd-dev libssl-dev libcurl4-openssl-dev libcpg-dev libquorum-dev)
 test=(clang libclang-rt-14-dev openssl curl dnsmasq iproute2 ipxe isc-dhcp-client socat
       corosync corosync-qdevice corosync-qnetd util-linux)
-rack=(qemu-system-x86 ipxe-qemu dnsmasq iproute2 socat corosync-qnetd nftables)	# appliance/build.sh installs its own
+rack=(qemu-system-x86 ipxe-qemu dnsmasq iproute2 socat corosync-qnetd nftables iputils-ping openssl)	# appliance/build.sh installs its own
 
 want=()
 for group in "$@"; do

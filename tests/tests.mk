@@ -3,7 +3,8 @@
 TEST_LIBS := -lcmocka
 
 UNIT_TESTS += $(B)/tests/test_cfg $(B)/tests/test_domain $(B)/tests/test_ctl \
-              $(B)/tests/test_control $(B)/tests/test_libxl_map $(B)/tests/test_ha
+              $(B)/tests/test_control $(B)/tests/test_libxl_map $(B)/tests/test_ha \
+              $(B)/tests/test_mig
 CHECK_SCRIPTS += tests/golden/run.sh tests/cli/daemon.sh tests/sim/ha.sh
 ROOT_TESTS    += tests/cluster/ha.sh
 
@@ -15,6 +16,12 @@ $(B)/tests/ha_sim: $(call obj,tests/sim/ha_sim.c cluster/ha.c)
 $(B)/tests/test_ha: $(call obj,tests/unit/test_ha.c cluster/ha.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS)
+
+# The migration protocol's pure parts (migrate/mig.h).
+$(B)/tests/test_mig: $(call obj,tests/unit/test_mig.c migrate/proto.c migrate/stream.c \
+                     migrate/policy.c lib/tls.c $(LIB_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LIBS_JSON) $(LIBS_TLS)
 
 include tests/unit/tls.mk
 include tests/unit/storage.mk
@@ -33,7 +40,7 @@ $(B)/tests/test_ctl: $(call obj,tests/unit/test_ctl.c $(LIB_SRC))
 
 $(B)/tests/test_control: $(call obj,tests/unit/test_control.c $(filter-out cluster/clusterd.c,$(D_SRC)) $(HVCFG_SRC) $(HVLC_SRC) $(LIB_SRC))
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LIBS_JSON) $(LIBS_XL) $(LIBS_TLS) $(LIBS_COROSYNC) -lutil
+	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LIBS_JSON) $(LIBS_XL) $(LIBS_TLS) $(LIBS_COROSYNC) $(LIBS_ZSTD) -lutil
 
 $(B)/tests/test_libxl_map: $(call obj,tests/unit/test_libxl_map.c hv/libxl_map.c $(HVCFG_SRC) $(LIB_SRC))
 	@mkdir -p $(dir $@)
