@@ -59,6 +59,10 @@ enum mig_frame {
 	MIG_FRAME_MAX,
 };
 
+/** mig_errf - format a message for the user into @buf; returns @rc */
+int mig_errf(char *buf, size_t len, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /** mig_frame_name - "chunk", "end" ...; "?" for another number */
 const char *mig_frame_name(unsigned type);
 

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -141,6 +142,16 @@ int mig_recv(SSL *ssl, unsigned want, unsigned *type, uint8_t *buf, uint32_t *le
 		return -EBADMSG;
 	}
 	return 0;
+}
+
+int mig_errf(char *buf, size_t len, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 /* ---- the request's options ---- */

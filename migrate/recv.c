@@ -52,17 +52,7 @@ struct receiver {
 	char why[CTL_ERR_LEN];
 };
 
-static int fail(struct receiver *r, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(struct receiver *r, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(r->why, sizeof(r->why), fmt, ap);
-	va_end(ap);
-	return rc;
-}
+#define fail(r, rc, ...) mig_errf((r)->why, sizeof((r)->why), rc, __VA_ARGS__)
 
 /* ---- the hello ---- */
 

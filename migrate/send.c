@@ -156,16 +156,7 @@ static void uncap(struct sender *s)
 
 /* ---- the steps ---- */
 
-static int fail(struct sender *s, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(struct sender *s, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(s->why, sizeof(s->why), fmt, ap);
-	va_end(ap);
-	return rc;
-}
+#define fail(s, rc, ...) mig_errf((s)->why, sizeof((s)->why), rc, __VA_ARGS__)
 
 /* The disks must be replicated to the target and current on both nodes. */
 static int check_disks(struct sender *s)

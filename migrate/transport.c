@@ -31,17 +31,7 @@ static void hexof(const unsigned char sha[32], char hex[65])
 		snprintf(hex + 2 * i, 3, "%02x", sha[i]);
 }
 
-static int pfail(struct mig_pump *p, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int pfail(struct mig_pump *p, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(p->err, sizeof(p->err), fmt, ap);
-	va_end(ap);
-	return rc;
-}
+#define pfail(p, rc, ...) mig_errf((p)->err, sizeof((p)->err), rc, __VA_ARGS__)
 
 /* Gather what the pipe has, up to a chunk: fewer, larger frames. */
 static ssize_t gather(int fd, uint8_t *buf)
@@ -160,17 +150,7 @@ out:
 	return NULL;
 }
 
-static int ffail(struct mig_feed *f, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int ffail(struct mig_feed *f, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(f->err, sizeof(f->err), fmt, ap);
-	va_end(ap);
-	return rc;
-}
+#define ffail(f, rc, ...) mig_errf((f)->err, sizeof((f)->err), rc, __VA_ARGS__)
 
 static int feed_bytes(struct mig_feed *f, EVP_MD_CTX *md, const uint8_t *p, size_t len)
 {
