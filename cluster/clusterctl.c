@@ -801,6 +801,8 @@ bad_value:
 	}
 	if (!jbool(msg, "ok")) {
 		fprintf(stderr, "clusterctl: migrate %s: %s\n", name, jstr(msg, "error", "failed"));
+		if (json_object_object_get(msg, "node"))
+			fprintf(stderr, "%s keeps running on %s\n", name, jstr(msg, "node", "?"));
 		json_object_put(msg);
 		return 1;
 	}

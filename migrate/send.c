@@ -518,8 +518,7 @@ static int stream(struct sender *s)
 		libxl_dominfo_dispose(&info);
 	}
 	if (cancelled)
-		return fail(s, -ECANCELED, "cancelled; %s keeps running on %s", s->o->domain,
-			    s->d->node);
+		return fail(s, -ECANCELED, "cancelled");
 	if (s->pump.rc)
 		return fail(s, s->pump.rc, "sending to %s: %s", s->o->to, s->pump.err);
 	return rc;
@@ -580,7 +579,7 @@ static int run(struct sender *s)
 		cut(s, "before the stream");
 		resume_here(s);
 		return fail(s, -ECONNRESET, "fault injected: the connection was cut before the "
-			    "stream; %s keeps running on %s", s->o->domain, s->d->node);
+			    "stream");
 	}
 
 	/* The stream: the save process writes it, the pump sends it. */

@@ -13,7 +13,7 @@ integration: rack-deps all appliance
 	@set -e; trap '$(RACK) down >/dev/null 2>&1' EXIT; \
 	  $(RACK) up $(LAB_NODES); \
 	  failed=; \
-	  for t in scenarios storage crash ha; do \
+	  for t in scenarios storage crash migrate ha; do \
 	    if [ $$t = ha ] && [ "$${RACK_COROSYNC:-1}" != 1 ]; then \
 	      echo "ha.sh skipped: RACK_COROSYNC=0 boots the rack without corosync"; continue; fi; \
 	    tests/integration/$$t.sh || failed="$$failed $$t.sh"; \
@@ -41,8 +41,9 @@ lab-ctl:
 lab-down:
 	$(RACK) down
 
-## bench: every benchmark: bench-boot, bench-storage, bench-failover, bench-ha
-bench: bench-boot bench-storage bench-failover bench-ha
+## bench: every benchmark: bench-boot, bench-storage, bench-failover, bench-ha,
+## bench-migrate-transport, bench-migrate
+bench: bench-boot bench-storage bench-failover bench-ha bench-migrate-transport bench-migrate
 
 ## bench-ha: the HA decision at 32 nodes and 2000 domains (bench/ha.sh, no rack)
 bench-ha:
@@ -60,4 +61,13 @@ bench-storage: rack-deps all appliance
 bench-failover: rack-deps all appliance
 	bench/failover.sh
 
-.PHONY: rack-deps integration lab lab-ctl lab-down bench bench-boot bench-storage bench-failover bench-ha
+## bench-migrate-transport: the migration transport on loopback vs openssl speed and ssh
+bench-migrate-transport: rack-deps all
+	bench/migrate-transport.sh
+
+## bench-migrate: clusterctl migrate vs xl migrate in the rack, idle and dirtying
+bench-migrate: rack-deps all appliance
+	bench/migrate.sh
+
+.PHONY: rack-deps integration lab lab-ctl lab-down bench bench-boot bench-storage bench-failover bench-ha \
+	bench-migrate-transport bench-migrate
