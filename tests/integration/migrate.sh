@@ -101,9 +101,9 @@ mig node1 1 --fault meteor NetBSD node2 && has "'meteor' is not a fault" &&
 # ---- TLS clients the target refuses before any data flows ----
 tlsdir=$(mktemp -d)
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
-	-subj "/CN=other CA" -keyout "$tlsdir/other.key" -out "$tlsdir/other.crt" 2>/dev/null
+	-subj "/CN=other CA" -keyout "$tlsdir/otherca.key" -out "$tlsdir/otherca.crt" 2>/dev/null
 # node2 in name, from the other CA; node9 from the cluster's own CA
-for who in other:node2:"$tlsdir/other" cluster:node9:"$CA/ca"; do
+for who in other:node2:"$tlsdir/otherca" cluster:node9:"$CA/ca"; do
 	IFS=: read -r tag cn issuer <<<"$who"
 	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$cn" \
 		-keyout "$tlsdir/$tag.key" -out "$tlsdir/$tag.csr" 2>/dev/null
@@ -195,5 +195,9 @@ said=$(grep -oE 'it (did|does) not converge.*' "$out")
 if [ -n "$said" ] && has 'NetBSD keeps running on node1' && one_copy_on node1; then
 	ok "--downtime-ms 1 --no-throttle: gave up ($said); NetBSD goes on on node1"
 else bad "non-convergence"; fi
+
+# ---- leave the rack as found: no NetBSD, no resources (ha.sh makes its own) ----
+on node1 0 "clusterctl destroy NetBSD" && until_on node1 60 "clusterctl delete NetBSD" &&
+	ok "NetBSD destroyed and its disk resources deleted" || bad "clean up"
 
 finish "migrate.sh"
