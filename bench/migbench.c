@@ -196,6 +196,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "migbench: %s\n", pump.rc ? pump.err : srv.feed.err);
 		return 1;
 	}
+	{
+		size_t zero = 0;
+
+		for (size_t i = 0; i < w.pages; i++) {
+			const uint8_t *pg = img + i * MIG_PAGE;
+
+			zero += !pg[0] && !memcmp(pg, pg + 1, MIG_PAGE - 1);
+		}
+		printf("%.1f%% zero pages; ", 100.0 * (double)zero / (double)w.pages);
+	}
 	printf("stream %llu bytes, wire %llu bytes (%.3f), %.3f s, %.1f MiB/s of stream\n",
 	       (unsigned long long)pump.stream_bytes, (unsigned long long)pump.wire_bytes,
 	       (double)pump.wire_bytes / (double)pump.stream_bytes, (double)(t1 - t0) / 1000,

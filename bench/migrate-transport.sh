@@ -37,10 +37,10 @@ elif pid=$(cat "$top"/build/lab/node1.pid 2>/dev/null) && [ -d /proc/"$pid" ]; t
 		s=$((16#${r%-*})) e=$((16#${r#*-}))
 		[ $((e - s)) -gt $best ] && best=$((e - s)) start=$s
 	done </proc/"$pid"/maps
-	# skip the first 64 MiB (firmware, Xen), take MIB of what follows
+	# all of it, zero pages and all: what a migration of it would send
 	dd if=/proc/"$pid"/mem of="$img" bs=1M iflag=skip_bytes,count_bytes \
-		skip=$((start + (64 << 20))) count=$((MIB << 20)) status=none
-	what="$MIB MiB of node1's RAM (virtual rack, QEMU pid $pid)"
+		skip="$start" count="$best" status=none
+	what="node1's RAM, $((best >> 20)) MiB (virtual rack, QEMU pid $pid)"
 else
 	{ find /usr/lib /usr/bin -type f -size +100k 2>/dev/null | head -400 | xargs cat 2>/dev/null
 	  head -c $((MIB << 20)) /dev/zero; } | head -c $((MIB << 20)) >"$img" || true
@@ -106,4 +106,5 @@ printf '%-44s %10.1f %10.2f\n' "xenrack --compress (zstd 1)" "$zrate" \
 printf '%-44s %10.1f %10.2f\n' "ssh | cat ($cipher)" "$ssh_rate" \
 	"$(awk -v a="$ssh_rate" -v b="$ceiling" 'BEGIN { print a / b }')"
 echo "xenrack / ssh: $(awk -v a="$ours" -v b="$ssh_rate" 'BEGIN { printf "%.2f", a / b }');" \
-     "zstd sends $zratio of the bytes (wire/stream)"
+     "zstd sends $zratio of the bytes (wire/stream);" \
+     "$(echo "$ours_line" | grep -o '[0-9.]*% zero pages') in the image"

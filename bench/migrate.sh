@@ -40,7 +40,7 @@ ping_gap() {
 
 # measure TOOL FROM TO: one migration, a line of figures
 measure() {
-	local tool=$1 from=$2 to=$3 log t0 t1 b0 b1 gap own=- pingpid
+	local tool=$1 from=$2 to=$3 log t0 t1 b0 b1 gap own=- pingpid rc=0
 	log=$(mktemp)
 	b0=$(tx "$from")
 	ip netns exec "$NS" ping -D -i 0.01 -W 1 10.99.0.50 >"$log.ping" 2>&1 &
@@ -48,13 +48,13 @@ measure() {
 	sleep 2
 	t0=$(date +%s.%N)
 	if [ "$tool" = clusterctl ]; then
-		on "$from" "clusterctl migrate NetBSD $to" >"$log" 2>&1
+		on "$from" "clusterctl migrate NetBSD $to" >"$log" 2>&1 || rc=$?
 		own=$(grep -o 'downtime [0-9]* ms' "$log" | grep -o '[0-9]*')
 	else
 		on "$to" "drbdadm primary $RES" >/dev/null
 		on "$to" "nc -l -p 7401 -e xl migrate-receive >/tmp/xl-recv.log 2>&1 &" >/dev/null
 		sleep 1
-		on "$from" "xl migrate -s \"sh -c 'exec nc 10.99.0.1${to#node} 7401' x\" NetBSD $to" >"$log" 2>&1
+		on "$from" "xl migrate -s \"sh -c 'exec nc 10.99.0.1${to#node} 7401' x\" NetBSD $to" >"$log" 2>&1 || rc=$?
 	fi
 	t1=$(date +%s.%N)
 	sleep 3
@@ -67,7 +67,11 @@ measure() {
 	printf '%-10s %-6s %s->%s %10d %8s %9.1f %10.1f\n' "$tool" "$load" "$from" "$to" "$gap" \
 		"$own" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
 		"$(awk -v a="$b0" -v b="$b1" 'BEGIN { print (b - a) / 1048576 }')"
-	grep -q 'runs on\|migration successful\|^$' "$log" || sed 's/^/    | /' "$log" | tail -5 >&2
+	if [ $rc -ne 0 ]; then
+		echo "    ($tool failed, exit $rc; the domain is where \`clusterctl list\` says)" >&2
+		sed 's/^/    | /' "$log" | tail -15 >&2
+		on "$to" "tail -5 /tmp/xl-recv.log" 2>/dev/null | sed 's/^/    target | /' >&2 || true
+	fi
 	rm -f "$log" "$log.ping"
 }
 
@@ -83,7 +87,8 @@ setup() {
 }
 
 printf '%-10s %-6s %-12s %10s %8s %9s %10s\n' tool load way "downtime" "(own)" "total s" "sent MiB"
-for load in idle dirty; do
+# BENCH_LOADS picks the workloads (default: idle dirty)
+for load in ${BENCH_LOADS:-idle dirty}; do
 	setup "$load"
 	measure clusterctl node1 node2
 	measure clusterctl node2 node1
