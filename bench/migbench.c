@@ -156,7 +156,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	img = malloc((size_t)stt.st_size);
-	if (!img || read(fd, img, (size_t)stt.st_size) != stt.st_size) {
+	for (off_t got = 0, n = 1; img && got < stt.st_size && n > 0; got += n)
+		n = read(fd, img + got, (size_t)(stt.st_size - got));	/* at most 2 GiB a call */
+	if (!img || lseek(fd, 0, SEEK_CUR) != stt.st_size) {
 		fprintf(stderr, "migbench: cannot read %s\n", argv[3]);
 		return 1;
 	}
