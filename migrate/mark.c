@@ -61,6 +61,7 @@ int mig_mark(const char *domain, const char *side, char *path, size_t len, char 
 		if (alive(other)) {
 			snprintf(err, CTL_ERR_LEN, "%s is already being migrated (process %d)",
 				 domain, (int)other);
+			path[0] = '\0';	/* not ours to remove */
 			return -EBUSY;
 		}
 		unlink(path);	/* its worker is gone */
@@ -69,6 +70,7 @@ int mig_mark(const char *domain, const char *side, char *path, size_t len, char 
 		int e = errno;
 
 		snprintf(err, CTL_ERR_LEN, "%s: %s", path, strerror(e));
+		path[0] = '\0';
 		return -e;
 	}
 	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
@@ -76,6 +78,7 @@ int mig_mark(const char *domain, const char *side, char *path, size_t len, char 
 		close(fd);
 		unlink(path);
 		snprintf(err, CTL_ERR_LEN, "%s: cannot write", path);
+		path[0] = '\0';
 		return -EIO;
 	}
 	close(fd);

@@ -256,7 +256,8 @@ void mig_receive(struct clu_daemon *d, struct ssl_st *ssl, const char *from,
 
 /**
  * mig_mark - make the mark MIG_RUN_DIR/@domain.@side ("out", "in") with
- * this process's pid, into @path; -EBUSY when a live process has it
+ * this process's pid, its path into @path (empty on failure); -EBUSY when
+ * a live process has it
  */
 int mig_mark(const char *domain, const char *side, char *path, size_t len, char *err);
 
