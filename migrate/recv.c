@@ -22,9 +22,7 @@
 #include <json-c/json.h>
 #include <libxl.h>
 #include <libxl_utils.h>
-#include <openssl/evp.h>
 #include <openssl/ssl.h>
-#include <zstd.h>
 
 #include "clu.h"
 #include "ctl.h"
