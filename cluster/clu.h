@@ -111,6 +111,10 @@ int clu_domain_load(const struct clu_daemon *d, const char *name, char **file,
 int clu_cluster_load(struct clu_daemon *d, const char *path, char *err);
 /** clu_node_find - the node called @name, or NULL */
 const struct clu_node *clu_node_find(const struct clu_daemon *d, const char *name);
+/** clu_node_lookup - as clu_node_find(); NULL with "NAME is not a node of
+ * this cluster (node1, node2)" in @err (CTL_ERR_LEN bytes) */
+const struct clu_node *clu_node_lookup(const struct clu_daemon *d, const char *name,
+				       char *err);
 /** clu_node_names - "node1, node2" */
 void clu_node_names(const struct clu_daemon *d, char *out, size_t len);
 
@@ -136,10 +140,11 @@ void clu_peer_accept(struct clu_daemon *d, int lfd);
 void clu_peer_serve(struct clu_daemon *d, int fd);
 /**
  * clu_spawn - run a fresh clusterd with arguments @extra (NULL-ended) and
- * this daemon's own, keeping descriptor @fd open for it
+ * this daemon's own, keeping the @nkeep descriptors @keep open for it
  * Return: its pid, tracked with the peer children; or a negative errno.
  */
-pid_t clu_spawn(struct clu_daemon *d, int fd, const char *const extra[]);
+pid_t clu_spawn(struct clu_daemon *d, const int keep[], size_t nkeep,
+		const char *const extra[]);
 /** clu_peer_reap - collect the children that have finished */
 void clu_peer_reap(struct clu_daemon *d);
 /**

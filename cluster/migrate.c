@@ -86,6 +86,7 @@ int clu_migrate_request(struct clu_daemon *d, int fd, struct json_object *req,
 	struct mig_opts o;
 	char fdstr[16];
 	const char *js;
+	bool here;
 	pid_t pid;
 	int rc;
 
@@ -111,22 +112,16 @@ int clu_migrate_request(struct clu_daemon *d, int fd, struct json_object *req,
 	rc = mig_opts_from_json(&o, req, err);
 	if (rc)
 		return rc;
-	if (!clu_node_find(d, o.to)) {
-		char names[256];
-
-		clu_node_names(d, names, sizeof(names));
-		snprintf(err, CTL_ERR_LEN, "%s is not a node of this cluster (%.150s)", o.to,
-			 names[0] ? names : "a cluster of one");
+	if (!clu_node_lookup(d, o.to, err))
 		return -ENOENT;
-	}
 	w.name = o.domain;
-	if (!runs_here(d, o.domain) && !clu_member_where(d, o.domain, w.node) &&
-	    d->nnodes > 1) {
+	here = runs_here(d, o.domain);
+	if (!here && !clu_member_where(d, o.domain, w.node) && d->nnodes > 1) {
 		struct json_object *fwd = json_object_new_object();
 
 		clu_peer_forward(d, CTL_LIST, fwd, 20000, find_one, &w);
 	}
-	if (!runs_here(d, o.domain) && !w.node[0]) {
+	if (!here && !w.node[0]) {
 		snprintf(err, CTL_ERR_LEN, "no domain named '%s' in the cluster", o.domain);
 		return -ENOENT;
 	}
@@ -137,7 +132,7 @@ int clu_migrate_request(struct clu_daemon *d, int fd, struct json_object *req,
 	body = mig_opts_to_json(&o);
 	js = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
 	snprintf(fdstr, sizeof(fdstr), "%d", fd);
-	pid = clu_spawn(d, fd, w.node[0] ?
+	pid = clu_spawn(d, &fd, 1, w.node[0] ?
 			(const char *const[]){ "--migrate-out", fdstr, "--request", js,
 					       "--via", w.node, NULL } :
 			(const char *const[]){ "--migrate-out", fdstr, "--request", js, NULL });

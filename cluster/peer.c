@@ -91,6 +91,20 @@ const struct clu_node *clu_node_find(const struct clu_daemon *d, const char *nam
 	return NULL;
 }
 
+const struct clu_node *clu_node_lookup(const struct clu_daemon *d, const char *name,
+				       char *err)
+{
+	const struct clu_node *n = clu_node_find(d, name);
+	char names[160];
+
+	if (!n) {
+		clu_node_names(d, names, sizeof(names));
+		snprintf(err, CTL_ERR_LEN, "%.60s is not a node of this cluster (%s)", name,
+			 names[0] ? names : "a cluster of one");
+	}
+	return n;
+}
+
 void clu_node_names(const struct clu_daemon *d, char *out, size_t len)
 {
 	size_t used = 0;
@@ -295,7 +309,8 @@ void clu_peer_serve(struct clu_daemon *d, int fd)
 	xr_tls_close(ssl);
 }
 
-pid_t clu_spawn(struct clu_daemon *d, int fd, const char *const extra[])
+pid_t clu_spawn(struct clu_daemon *d, const int keep[], size_t nkeep,
+		const char *const extra[])
 {
 	pid_t pid;
 
@@ -315,7 +330,8 @@ pid_t clu_spawn(struct clu_daemon *d, int fd, const char *const extra[])
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		fcntl(fd, F_SETFD, 0);	/* the one descriptor it keeps */
+		for (size_t k = 0; k < nkeep; k++)
+			fcntl(keep[k], F_SETFD, 0);	/* the descriptors it keeps */
 		argv[i++] = "clusterd";
 		while (*extra && i < 12)
 			argv[i++] = *extra++;
@@ -348,7 +364,7 @@ void clu_peer_accept(struct clu_daemon *d, int lfd)
 	if (fd < 0)
 		return;
 	snprintf(fdstr, sizeof(fdstr), "%d", fd);
-	clu_spawn(d, fd, (const char *const[]){ "--serve-peer", fdstr, NULL });
+	clu_spawn(d, &fd, 1, (const char *const[]){ "--serve-peer", fdstr, NULL });
 	close(fd);
 }
 

@@ -384,7 +384,6 @@ static void hand_over(struct sender *s)
 static pid_t spawn_saver(struct sender *s, int data_fd, int ctl_fd)
 {
 	struct json_object *req = json_object_new_object();
-	const char *argv[6];
 	pid_t pid;
 
 	json_object_object_add(req, "domid", json_object_new_int64(s->domid));
@@ -396,18 +395,9 @@ static pid_t spawn_saver(struct sender *s, int data_fd, int ctl_fd)
 	json_object_object_add(req, "mem_pages", json_object_new_int64((int64_t)s->mem_pages));
 	json_object_object_add(req, "t_start", json_object_new_int64(s->t_start));
 	json_object_object_add(req, "fault", json_object_new_string(s->o->fault));
-	argv[0] = "clusterd";
-	argv[1] = "--migrate-save";
-	argv[2] = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
-	argv[3] = s->d->use_syslog ? "--syslog" : NULL;
-	argv[4] = NULL;
-	pid = fork();
-	if (pid == 0) {
-		fcntl(data_fd, F_SETFD, 0);
-		fcntl(ctl_fd, F_SETFD, 0);
-		execv("/proc/self/exe", (char *const *)(uintptr_t)argv);
-		_exit(127);
-	}
+	pid = clu_spawn(s->d, (const int[]){ data_fd, ctl_fd }, 2, (const char *const[]){
+		"--migrate-save", json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN),
+		NULL });
 	json_object_put(req);
 	return pid;
 }
@@ -459,7 +449,7 @@ static int stream(struct sender *s)
 	if (pid < 0) {
 		close(data[0]);
 		close(ctl[0]);
-		return fail(s, -errno, "cannot start the save process: %s", strerror(errno));
+		return fail(s, (int)pid, "cannot start the save process: %s", strerror((int)-pid));
 	}
 	s->pump = (struct mig_pump){ .in = data[0], .ssl = s->ssl, .compress = s->o->compress,
 				     .bandwidth = s->o->bandwidth, .fault = s->o->fault,
@@ -533,16 +523,11 @@ static int run(struct sender *s)
 	char *js;
 	int rc;
 
-	s->to = clu_node_find(s->d, s->o->to);
 	if (!strcmp(s->o->to, s->d->node))
 		return fail(s, -EINVAL, "%s already runs on %s", s->o->domain, s->d->node);
-	if (!s->to) {
-		char names[256];
-
-		clu_node_names(s->d, names, sizeof(names));
-		return fail(s, -ENOENT, "%s is not a node of this cluster (%s)", s->o->to,
-			    names[0] ? names : "a cluster of one");
-	}
+	s->to = clu_node_lookup(s->d, s->o->to, s->why);
+	if (!s->to)
+		return -ENOENT;
 	if (libxl_name_to_domid(s->ctx, s->o->domain, &s->domid))
 		return fail(s, -ENOENT, "no domain named '%s' on %s", s->o->domain, s->d->node);
 	libxl_dominfo_init(&info);
