@@ -20,8 +20,6 @@
 #include "mig.h"
 #include "storage.h"
 
-const char *mig_run_dir = MIG_RUN_DIR;
-
 static pid_t mark_pid(const char *path)
 {
 	char buf[32] = "";
@@ -46,11 +44,11 @@ int mig_mark(const char *domain, const char *side, char *path, size_t len, char 
 	int fd, n;
 
 	mkdir("/run/xenrack", 0755);
-	if (mkdir(mig_run_dir, 0700) && errno != EEXIST) {
-		snprintf(err, CTL_ERR_LEN, "%s: %s", mig_run_dir, strerror(errno));
+	if (mkdir(MIG_RUN_DIR, 0700) && errno != EEXIST) {
+		snprintf(err, CTL_ERR_LEN, "%s: %s", MIG_RUN_DIR, strerror(errno));
 		return -errno;
 	}
-	snprintf(path, len, "%s/%s.%s", mig_run_dir, domain, side);
+	snprintf(path, len, "%s/%s.%s", MIG_RUN_DIR, domain, side);
 	for (int tries = 0; tries < 2; tries++) {
 		pid_t other;
 
@@ -90,7 +88,7 @@ int mig_cancel(const char *domain, char *err)
 	char path[PATH_MAX];
 	pid_t pid;
 
-	snprintf(path, sizeof(path), "%s/%s.out", mig_run_dir, domain);
+	snprintf(path, sizeof(path), "%s/%s.out", MIG_RUN_DIR, domain);
 	pid = mark_pid(path);
 	if (!alive(pid) || kill(pid, SIGUSR1)) {
 		snprintf(err, CTL_ERR_LEN, "no migration of '%s' is under way from here", domain);
@@ -105,7 +103,7 @@ void mig_reap(struct clu_daemon *d)
 	char err[HV_ERR_LEN];
 	struct dirent *e;
 	size_t n = 0;
-	DIR *dir = opendir(mig_run_dir);
+	DIR *dir = opendir(MIG_RUN_DIR);
 
 	if (!dir)
 		return;
@@ -117,7 +115,7 @@ void mig_reap(struct clu_daemon *d)
 
 		if (len < 4 || len - 3 > sizeof(name) || strcmp(e->d_name + len - 3, ".in"))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", mig_run_dir, e->d_name);
+		snprintf(path, sizeof(path), "%s/%s", MIG_RUN_DIR, e->d_name);
 		if (alive(mark_pid(path)))
 			continue;
 		snprintf(name, sizeof(name), "%.*s", (int)(len - 3), e->d_name);

@@ -63,6 +63,9 @@ enum mig_frame {
 int mig_errf(char *buf, size_t len, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/** mig_reason - the "error" of an abort frame or a refusing reply */
+const char *mig_reason(struct json_object *o);
+
 /** mig_frame_name - "chunk", "end" ...; "?" for another number */
 const char *mig_frame_name(unsigned type);
 

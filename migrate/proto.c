@@ -154,6 +154,14 @@ int mig_errf(char *buf, size_t len, int rc, const char *fmt, ...)
 	return rc;
 }
 
+const char *mig_reason(struct json_object *o)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, "error", &v) ? json_object_get_string(v)
+	       : "no reason given";
+}
+
 /* ---- the request's options ---- */
 
 static const char *const faults[] = {

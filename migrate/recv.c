@@ -227,6 +227,7 @@ void mig_receive(struct clu_daemon *d, SSL *ssl, const char *from, struct json_o
 	uint32_t domid = INVALID_DOMID;
 	char mark[128] = "", err[CTL_ERR_LEN];
 	bool paused = false, streaming = false;
+	int64_t restore_ms;
 	unsigned type;
 	uint32_t len;
 	int rc;
@@ -257,9 +258,10 @@ void mig_receive(struct clu_daemon *d, SSL *ssl, const char *from, struct json_o
 	o = json_object_new_object();
 	json_object_object_add(o, "domid", json_object_new_int64(domid));
 	/* what the restore took after the last byte: most of the downtime */
-	json_object_object_add(o, "restore_ms", json_object_new_int64(xr_now_ms() - r.feed.end_ms));
+	restore_ms = xr_now_ms() - r.feed.end_ms;
+	json_object_object_add(o, "restore_ms", json_object_new_int64(restore_ms));
 	log_info("migrate %s: from %s: restored, paused, %" PRId64 " ms after the stream's end",
-		 r.domain, from, xr_now_ms() - r.feed.end_ms);
+		 r.domain, from, restore_ms);
 	rc = mig_send_json(ssl, MIG_RECEIVED, o, FRAME_MS, err);
 	json_object_put(o);
 	o = NULL;
@@ -272,8 +274,7 @@ void mig_receive(struct clu_daemon *d, SSL *ssl, const char *from, struct json_o
 	}
 	if (type == MIG_ABORT) {
 		rc = fail(&r, -ECONNABORTED, "%s aborted: %s", from,
-			  json_object_object_get_ex(o, "error", &v) ? json_object_get_string(v)
-			  : "no reason given");
+			  mig_reason(o));
 		goto out;
 	}
 	/* COMMIT: from here on this copy is the domain. */

@@ -250,11 +250,7 @@ static int expect(struct sender *s, unsigned want, int timeout_ms, struct json_o
 	if (rc)
 		return fail(s, rc, "%s: %s", s->o->to, err);
 	if (type == MIG_ABORT) {
-		struct json_object *v;
-
-		rc = fail(s, -EREMOTEIO, "%s refused: %s", s->o->to,
-			  json_object_object_get_ex(*o, "error", &v) ? json_object_get_string(v)
-			  : "no reason given");
+		rc = fail(s, -EREMOTEIO, "%s refused: %s", s->o->to, mig_reason(*o));
 		json_object_put(*o);
 		*o = NULL;
 	}
@@ -280,9 +276,7 @@ static int connect_target(struct sender *s, struct json_object *h)
 		return fail(s, rc, "%s", err);
 	if (type != CTL_REPLY || !json_object_object_get_ex(r, "ok", &v) ||
 	    !json_object_get_boolean(v)) {
-		rc = fail(s, -EREMOTEIO, "%s refused: %s", s->o->to,
-			  json_object_object_get_ex(r, "error", &v) ? json_object_get_string(v)
-			  : "no reason given");
+		rc = fail(s, -EREMOTEIO, "%s refused: %s", s->o->to, mig_reason(r));
 	}
 	json_object_put(r);
 	return rc;

@@ -210,7 +210,7 @@ void *mig_feed(void *arg)
 		goto out;
 	}
 	while (!rc) {
-		struct json_object *o = NULL, *v;
+		struct json_object *o = NULL;
 		unsigned type;
 		uint32_t len;
 
@@ -248,9 +248,7 @@ void *mig_feed(void *arg)
 			json_object_put(o);
 			break;
 		} else {
-			rc = ffail(f, -ECONNABORTED, "the sender aborted: %s",
-				   json_object_object_get_ex(o, "error", &v) ?
-				   json_object_get_string(v) : "no reason given");
+			rc = ffail(f, -ECONNABORTED, "the sender aborted: %s", mig_reason(o));
 		}
 		json_object_put(o);
 	}
