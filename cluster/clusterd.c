@@ -345,17 +345,8 @@ int main(int argc, char **argv)
 		clu_peer_serve(&d, serve_fd);
 		return 0;
 	}
-	if (mig_save) {
-		/* A migration's save process (migrate/save.c). */
-		struct json_object *o = json_tokener_parse(mig_save), *v;
-		int dfd = json_object_object_get_ex(o, "data_fd", &v) ? json_object_get_int(v) : -1;
-		int cfd = json_object_object_get_ex(o, "ctl_fd", &v) ? json_object_get_int(v) : -1;
-
-		json_object_put(o);
-		if (dfd < 0 || cfd < 0)
-			return 2;
-		return mig_save_main(mig_save, dfd, cfd);
-	}
+	if (mig_save)	/* a migration's save process (migrate/save.c) */
+		return mig_save_main(mig_save);
 	if (migrate_fd >= 0 && mig_req) {
 		/* A migration's worker, handed the client by the daemon (migrate.c). */
 		signal(SIGPIPE, SIG_IGN);

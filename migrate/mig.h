@@ -242,10 +242,10 @@ int mig_send(struct clu_daemon *d, const struct mig_opts *o, struct mig_sink *si
 
 /**
  * mig_save_main - the save process (clusterd --migrate-save @request):
- * xc_domain_save() of the domain into @data_fd, each round and the end
- * told on @ctl_fd.  Return: the process's exit status.
+ * xc_domain_save() of the domain into the request's data_fd, each round
+ * and the end told on its ctl_fd.  Return: the process's exit status.
  */
-int mig_save_main(const char *request, int data_fd, int ctl_fd);
+int mig_save_main(const char *request);
 
 /**
  * mig_receive - serve a migration into this node (in the peer's child)

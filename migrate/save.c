@@ -47,6 +47,7 @@ struct saver {
 	unsigned round;
 	uint64_t round_dirty, sent_pages;
 	int64_t t_start, t_round, round_ms, t_suspend;
+	int data;			/* the stream's pipe */
 	int orig_cap;
 	bool capped, suspended, gave_up, lost;
 	char why[CTL_ERR_LEN];
@@ -171,7 +172,8 @@ static int suspend_cb(void *data)
 	return 1;
 }
 
-/* The request: {"domid", "policy": {...}, "fault", "t_start"}. */
+/* The request: {"domid", "data_fd", "ctl_fd", the policy's fields,
+ * "fault", "t_start"}; send.c's spawn_saver() writes it. */
 static int parse(struct saver *s, const char *js)
 {
 	struct json_object *o = json_tokener_parse(js), *v;
@@ -184,6 +186,8 @@ static int parse(struct saver *s, const char *js)
 		s->domid = (uint32_t)json_object_get_int64(v);
 		ok++;
 	}
+	s->data = json_object_object_get_ex(o, "data_fd", &v) ? json_object_get_int(v) : -1;
+	s->ctl = json_object_object_get_ex(o, "ctl_fd", &v) ? json_object_get_int(v) : -1;
 	if (json_object_object_get_ex(o, "downtime_ms", &v))
 		p.downtime_ms = json_object_get_int(v);
 	if (json_object_object_get_ex(o, "max_rounds", &v))
@@ -198,12 +202,12 @@ static int parse(struct saver *s, const char *js)
 		snprintf(s->fault, sizeof(s->fault), "%s", json_object_get_string(v));
 	mig_policy_init(&s->ps, &p);
 	json_object_put(o);
-	return ok ? 0 : -EINVAL;
+	return ok && s->data >= 0 && s->ctl >= 0 ? 0 : -EINVAL;
 }
 
-int mig_save_main(const char *request, int data_fd, int ctl_fd)
+int mig_save_main(const char *request)
 {
-	struct saver s = { .ctl = ctl_fd };
+	struct saver s = { .ctl = -1, .data = -1 };
 	struct save_callbacks cb = { .suspend = suspend_cb, .precopy_policy = precopy_policy,
 				     .data = &s };
 	struct sigaction sa = { .sa_handler = on_cancel };
@@ -224,17 +228,18 @@ int mig_save_main(const char *request, int data_fd, int ctl_fd)
 	if (!rc) {
 		mig_stream_head(head);
 		mig_stream_tail(tail);
-		rc = xr_write_all(data_fd, head, sizeof(head));
-		if (!rc && xc_domain_save(s.xch, data_fd, s.domid, XCFLAGS_LIVE, &cb,
+		rc = xr_write_all(s.data, head, sizeof(head));
+		if (!rc && xc_domain_save(s.xch, s.data, s.domid, XCFLAGS_LIVE, &cb,
 					  XC_STREAM_PLAIN, -1))
 			rc = s.gave_up ? -ETIMEDOUT : cancelled ? -ECANCELED : -EIO;
 		if (!rc)
-			rc = xr_write_all(data_fd, tail, sizeof(tail));
+			rc = xr_write_all(s.data, tail, sizeof(tail));
 		if (rc && !s.why[0])
 			snprintf(s.why, sizeof(s.why), cancelled ? "cancelled" :
 				 "the save failed (libxc's reason is in the node's log)");
 	}
-	close(data_fd);		/* the pump's end of stream */
+	if (s.data >= 0)
+		close(s.data);	/* the pump's end of stream */
 	/* Not suspended: the guest runs on here, as fast as before. */
 	if (s.capped && !s.suspended) {
 		set_cap(&s, s.orig_cap);
